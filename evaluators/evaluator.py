@@ -1,0 +1,172 @@
+"""Judges programs: static check, then the sandbox, then the problem's trusted verifier, split by split."""
+
+from __future__ import annotations
+
+import ast
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from evaluators.pool import Job, LocalPool
+from evaluators.sandbox import SandboxResult
+from problems.base import Instance, InstanceRun, Problem, Verdict
+
+MAX_CODE_BYTES = 200_000
+FAILED_STATUSES = ("invalid", "error", "timeout", "crashed", "infeasible")
+
+
+@dataclass(frozen=True)
+class EvaluationResult:
+    """A program's evaluation on one split.
+
+    Attributes:
+        split: ``static``, ``smoke``, ``train`` or ``test``.
+        status: ``ok`` or one of ``FAILED_STATUSES``.
+        metrics: objective values and extras (empty unless ok).
+        groups: the same metrics per instance class.
+        per_instance: one record per instance: id, group, feasible, reason, seconds and verifier values.
+        feedback: text for the researcher and for prompts: the reason of a failure, or a summary.
+        seconds: wall time of this evaluation.
+    """
+
+    split: str
+    status: str
+    metrics: dict[str, float] = field(default_factory=dict)
+    groups: dict[str, dict[str, float]] = field(default_factory=dict)
+    per_instance: list[dict[str, Any]] = field(default_factory=list)
+    feedback: str = ""
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+def static_check(code: str, entry_point: str) -> str | None:
+    """Why the program cannot be run at all, or None. Runs no candidate code."""
+    if len(code.encode()) > MAX_CODE_BYTES:
+        return f"the program is larger than {MAX_CODE_BYTES} bytes"
+    try:
+        tree = ast.parse(code)
+    except SyntaxError as exc:
+        return f"syntax error at line {exc.lineno}: {exc.msg}"
+    except ValueError as exc:  # e.g. null bytes
+        return f"the program cannot be parsed: {exc}"
+    defined = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    if entry_point not in defined:
+        return f"the program must define a top-level function {entry_point}()"
+    return None
+
+
+class Evaluator:
+    """Evaluates programs of one problem on its splits with a pool of sandboxes.
+
+    The instances of each split are loaded once; references are computed (and cached) on first use by the
+    problem's verifier, or up front by ``prepare``.
+    """
+
+    def __init__(self, problem: Problem, pool: LocalPool):
+        self.problem = problem
+        self.pool = pool
+        self._instances: dict[str, list[Instance]] = {}
+
+    def instances(self, split: str) -> list[Instance]:
+        if split not in self._instances:
+            self._instances[split] = self.problem.instances(split)
+        return self._instances[split]
+
+    def use_instances(self, split: str, instances: list[Instance]) -> None:
+        """Evaluate ``split`` on the given instances instead of the problem's own (``adrs eval --instances``)."""
+        self._instances[split] = instances
+
+    def prepare(self, splits: Sequence[str]) -> None:
+        """Compute every reference of these splits now, so that the first evaluations are not slowed down."""
+        for split in splits:
+            for instance in self.instances(split):
+                self.problem.bound(instance)
+
+    def evaluate_many(self, codes: Sequence[str], split: str) -> list[EvaluationResult]:
+        """Each program on ``split``, in parallel; results in order."""
+        results: list[EvaluationResult | None] = [None] * len(codes)
+        runnable: list[int] = []
+        for index, code in enumerate(codes):
+            problem = static_check(code, self.problem.spec.entry_point)
+            if problem:
+                results[index] = EvaluationResult(split, "invalid", feedback=problem)
+            else:
+                runnable.append(index)
+        instances = self.instances(split)
+        jobs = [Job(codes[i], [inst.data for inst in instances]) for i in runnable]
+        started = time.perf_counter()
+        for index, outcome in zip(runnable, self.pool.map(jobs)):
+            results[index] = self._judge(split, instances, outcome, time.perf_counter() - started)
+        return results  # type: ignore[return-value]
+
+    def evaluate(self, code: str, split: str) -> EvaluationResult:
+        return self.evaluate_many([code], split)[0]
+
+    def cascade_many(
+        self, codes: Sequence[str], splits: Sequence[str] = ("smoke", "train")
+    ) -> list[list[EvaluationResult]]:
+        """Each program through ``splits`` in turn; a program stops at its first failed stage."""
+        histories: list[list[EvaluationResult]] = [[] for _ in codes]
+        alive = list(range(len(codes)))
+        for split in splits:
+            if not alive:
+                break
+            results = self.evaluate_many([codes[i] for i in alive], split)
+            for index, result in zip(alive, results):
+                histories[index].append(result)
+            alive = [i for i, r in zip(alive, results) if r.ok]
+        return histories
+
+    # -- judging ---------------------------------------------------------------------------------------
+
+    def _judge(self, split: str, instances: list[Instance], outcome: SandboxResult, seconds: float) -> EvaluationResult:
+        if outcome.status != "ok":
+            return EvaluationResult(split, outcome.status, feedback=_with_stdio(outcome.message, outcome.stdio),
+                                    seconds=seconds)
+        runs: list[InstanceRun] = []
+        records: list[dict[str, Any]] = []
+        failures: list[str] = []
+        for instance, result in zip(instances, outcome.outcomes):
+            if result.error is not None:
+                verdict = Verdict(False, reason=f"raised {result.error}")
+            else:
+                verdict = _safe_verify(self.problem, instance, result.output)
+            runs.append(InstanceRun(instance, verdict, result.seconds))
+            records.append({"id": instance.id, "group": instance.group, "feasible": verdict.feasible,
+                            "reason": verdict.reason, "seconds": result.seconds, **verdict.values})
+            if not verdict.feasible:
+                failures.append(f"{instance.id}: {verdict.reason}")
+        if failures:
+            status = "error" if any(r.error is not None for r in outcome.outcomes) else "infeasible"
+            feedback = f"{len(failures)} of {len(instances)} instances failed; " + "; ".join(failures[:3])
+            return EvaluationResult(split, status, per_instance=records, feedback=_with_stdio(feedback, outcome.stdio),
+                                    seconds=seconds)
+        metrics = self.problem.aggregate(runs)
+        groups: dict[str, list[InstanceRun]] = {}
+        for run in runs:
+            groups.setdefault(run.instance.group, []).append(run)
+        by_group = {name: self.problem.aggregate(members) for name, members in sorted(groups.items())}
+        return EvaluationResult(split, "ok", metrics, by_group, records, _summary(self.problem, metrics, records),
+                                seconds)
+
+
+def _safe_verify(problem: Problem, instance: Instance, output: Any) -> Verdict:
+    try:
+        return problem.verify(instance, output)
+    except Exception as exc:  # noqa: BLE001 - a verifier bug must not lose the run; it is reported as such
+        return Verdict(False, reason=f"the verifier failed on this output ({type(exc).__name__}: {exc})")
+
+
+def _with_stdio(message: str, stdio: str) -> str:
+    return f"{message}\n--- program output (first KiB) ---\n{stdio[:1024]}" if stdio.strip() else message
+
+
+def _summary(problem: Problem, metrics: dict[str, float], records: list[dict[str, Any]]) -> str:
+    parts = [f"{o.name} = {metrics[o.name]:.4g}{o.unit}" for o in problem.objectives if o.name in metrics]
+    slowest = sorted(records, key=lambda r: r["seconds"], reverse=True)[:3]
+    parts.append("slowest: " + ", ".join(f"{r['id']} {1000 * r['seconds']:.1f} ms" for r in slowest))
+    return "; ".join(parts)

@@ -1,0 +1,282 @@
+"""The ``adrs`` command line. User mistakes end in one line with a hint and exit status 2."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+from evaluators.evaluator import Evaluator
+from evaluators.pool import LocalPool
+from evaluators.sandbox import SandboxLimits, SandboxUnavailable
+from evolve import display
+from evolve.archive import Archive, sqlite_url
+from evolve.config import ConfigError, RunConfig
+from evolve.loop import Loop, SeedFailed, frontier_of
+from evolve.mutator import Mutator
+from problems import registry
+from problems.base import Problem, ProblemError
+
+RUN_FILE = "run.toml"
+
+
+class UserError(Exception):
+    def __init__(self, message: str, hint: str = ""):
+        super().__init__(message)
+        self.hint = hint
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+
+
+def _problem(name: str) -> Problem:
+    try:
+        return registry.load(name)
+    except ProblemError as exc:
+        raise UserError(str(exc), "run `adrs problems` to list them") from None
+
+
+def _evaluator(problem: Problem, workers: int, unsafe: bool) -> Evaluator:
+    spec = problem.spec
+    limits = SandboxLimits(memory_mb=spec.memory_mb)
+    pool = LocalPool(spec.runner, spec.entry_point, spec.seconds_per_instance, workers or None, limits, unsafe)
+    try:
+        pool.start()
+    except SandboxUnavailable as exc:
+        pool.close()
+        raise UserError(f"cannot isolate candidate code here: {exc}",
+                        "fix bubblewrap, or pass --unsafe-no-sandbox to run candidates without namespaces "
+                        "(they can then reach the network and your files)") from None
+    if unsafe:
+        print("warning: --unsafe-no-sandbox: candidates run without namespaces (rlimits only)", file=sys.stderr)
+    return Evaluator(problem, pool)
+
+
+def _mutators(config: RunConfig) -> dict[str, Mutator]:
+    from evolve.mutators.genetic import GeneticMutator
+    from evolve.mutators.tune import TuneMutator
+
+    factories = {"genetic": GeneticMutator, "tune": lambda: TuneMutator(trials=config.tune_trials,
+                                                                        batch=config.pool_size)}
+    unknown = sorted(set(config.mutators) - set(factories))
+    if unknown:
+        raise UserError(f"unknown mutator(s): {', '.join(unknown)}", f"available: {', '.join(sorted(factories))}")
+    return {name: factories[name]() for name in config.mutators}
+
+
+def _open_run(run_dir: Path, db: str | None) -> tuple[Archive, int]:
+    run_file = run_dir / RUN_FILE
+    if not run_file.is_file():
+        raise UserError(f"{run_dir} is not a run directory (no {RUN_FILE})", "pass the folder `adrs run` created")
+    saved = tomllib.loads(run_file.read_text())
+    try:
+        return Archive(db or saved.get("db") or sqlite_url(run_dir)), int(saved["run_id"])
+    except Exception as exc:  # noqa: BLE001 - any database trouble is the user's setting
+        raise UserError(f"cannot open the archive of {run_dir}: {exc}", "check --db") from None
+
+
+def _run_loop(config: RunConfig, problem: Problem, archive: Archive, run_id: int, run_dir: Path) -> int:
+    evaluator = _evaluator(problem, config.pool_size, config.unsafe_no_sandbox)
+    try:
+        print(f"preparing references of {problem.name} (computed once, then cached)", flush=True)
+        evaluator.prepare(("smoke", "train", "test"))
+        loop = Loop(config, evaluator, archive, run_id, _mutators(config), run_dir,
+                    report=lambda line: print(line, flush=True))
+        outcome = loop.run()
+    except SeedFailed as exc:
+        raise UserError(str(exc), "fix the seed program of the problem") from None
+    finally:
+        evaluator.pool.close()
+    print(f"\nrun {outcome.status}: {outcome.reason}. Frontier on train (test held out):")
+    print(display.frontier_table(loop.frontier(), problem.objectives))
+    print(f"\nrun directory: {run_dir}   (adrs show {run_dir} ID, adrs resume {run_dir})")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------- commands
+
+
+def cmd_problems(_: argparse.Namespace) -> int:
+    for name in registry.available():
+        spec = _problem(name).spec
+        objectives = ", ".join(f"{o.name} ({o.direction}, {o.unit})" for o in spec.objectives)
+        print(f"{name}: {spec.description.split('. ')[0]}.\n    objectives: {objectives}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    overrides = {k: getattr(args, k) for k in ("seed", "iterations", "max_evaluations", "max_wall_seconds",
+                                               "workers", "islands", "batch_size")}
+    overrides["problem"] = args.problem
+    if args.unsafe_no_sandbox:
+        overrides["unsafe_no_sandbox"] = True
+    try:
+        base = RunConfig.from_toml(args.config) if args.config else RunConfig()
+        config = base.replace(**overrides)
+    except ConfigError as exc:
+        raise UserError(f"invalid configuration: {exc}", "see `adrs run --help` and RunConfig's fields") from None
+    problem = _problem(config.problem)
+    _mutators(config)
+    run_dir = args.run_dir or Path("runs") / f"{problem.name}-{time.strftime('%Y%m%d-%H%M%S')}-s{config.seed}"
+    if (run_dir / RUN_FILE).exists():
+        raise UserError(f"{run_dir} already holds a run", f"use `adrs resume {run_dir}` or another --run-dir")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    archive = Archive(args.db or sqlite_url(run_dir))
+    run_id = archive.create_run(problem.name, config.to_dict(), config.seed)
+    db_line = f'db = "{args.db}"\n' if args.db and "@" not in args.db else ""
+    (run_dir / RUN_FILE).write_text(f'problem = "{problem.name}"\nrun_id = {run_id}\n{db_line}')
+    print(f"run {run_id} of {problem.name} in {run_dir} (seed {config.seed}, {config.pool_size} workers)")
+    return _run_loop(config, problem, archive, run_id, run_dir)
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    archive, run_id = _open_run(args.run_dir, args.db)
+    run = archive.run(run_id)
+    config = RunConfig.from_dict(run.config).replace(iterations=args.iterations)
+    if run.iteration >= config.iterations:
+        raise UserError(f"run {run_id} already did its {config.iterations} iterations",
+                        "pass --iterations N to extend it")
+    print(f"resuming run {run_id} of {run.problem} after iteration {run.iteration}")
+    return _run_loop(config, _problem(run.problem), archive, run_id, args.run_dir)
+
+
+def cmd_frontier(args: argparse.Namespace) -> int:
+    archive, run_id = _open_run(args.run_dir, args.db)
+    run = archive.run(run_id)
+    problem = _problem(run.problem)
+    programs = archive.programs(run_id)
+    front = frontier_of(programs, problem.objectives)
+    failed = sum(1 for p in programs if p.status != "ok")
+    print(f"run {run_id} ({run.problem}, {run.status}): {len(programs)} programs ({failed} failed), "
+          f"{run.iteration} iterations, {run.evaluations} evaluations, {run.wall_seconds:.0f} s")
+    print(display.frontier_table(front, problem.objectives))
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    archive, run_id = _open_run(args.run_dir, args.db)
+    problem = _problem(archive.run(run_id).problem)
+    programs = {p.id: p for p in archive.programs(run_id)}
+    if args.id not in programs:
+        raise UserError(f"no program {args.id} in this run", f"ids run from 1 to {max(programs, default=0)}")
+    print(display.show_program(programs[args.id], programs, problem.objectives))
+    return 0
+
+
+def _score_files(problem: Problem, files: Sequence[Path], split: str, instances_path: Path | None,
+                 workers: int, unsafe: bool) -> list:
+    for path in files:
+        if not path.is_file():
+            raise UserError(f"no such file: {path}", "pass the path of a Python file defining the entry point")
+    evaluator = _evaluator(problem, workers, unsafe)
+    try:
+        if instances_path is not None:
+            try:
+                evaluator.use_instances(split, problem.load_instances(instances_path))
+            except (ProblemError, OSError) as exc:
+                raise UserError(str(exc), "see the problem's README for the supported formats") from None
+        references = [problem.bound(i) for i in evaluator.instances(split)]
+        kinds = sorted({r.kind for r in references if r is not None})
+        print(f"{len(references)} {split} instances; references: {', '.join(kinds) or 'none'}", flush=True)
+        return evaluator.evaluate_many([p.read_text() for p in files], split)
+    finally:
+        evaluator.pool.close()
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    problem = _problem(args.problem)
+    split = "file" if args.instances else args.split
+    [result] = _score_files(problem, [args.file], split, args.instances, args.workers, args.unsafe_no_sandbox)
+    print(f"{args.file} on {problem.name}/{split}: {result.status}")
+    if not result.ok:
+        print(result.feedback)
+        return 1
+    print(display.table(["metric", "value"], sorted(result.metrics.items())))
+    objectives = [o.name for o in problem.objectives]
+    rows = [[group, *[metrics.get(o) for o in objectives]] for group, metrics in result.groups.items()]
+    print(display.table(["class", *objectives], rows))
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    problem = _problem(args.problem)
+    files = problem.baselines() + [problem.seed_program()]
+    split = "file" if args.instances else args.split
+    results = _score_files(problem, files, split, args.instances, args.workers, args.unsafe_no_sandbox)
+    objectives = [o for o in problem.objectives]
+    rows = [[f.stem, r.status, *[r.metrics.get(o.name) for o in objectives]] for f, r in zip(files, results)]
+    primary = objectives[0]
+    rows.sort(key=lambda row: (row[2] is None, primary.oriented(row[2]) if row[2] is not None else 0))
+    print(display.table(["program", "status", *display.metric_columns(objectives, (split,))], rows))
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="adrs", description="AI-driven research for systems: evolve heuristics.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("problems", help="list the problems").set_defaults(handler=cmd_problems)
+
+    run = commands.add_parser("run", help="start an evolution run")
+    run.add_argument("problem")
+    run.add_argument("--config", type=Path, help="TOML file with RunConfig fields (optionally under [run])")
+    run.add_argument("--run-dir", type=Path, help="where the run writes (default: runs/PROBLEM-TIME-sSEED)")
+    run.add_argument("--db", help="SQLAlchemy URL of the archive (default: SQLite in the run directory)")
+    for flag, kind in (("seed", int), ("iterations", int), ("max-evaluations", int), ("max-wall-seconds", float),
+                       ("workers", int), ("islands", int), ("batch-size", int)):
+        run.add_argument(f"--{flag}", type=kind)
+    run.add_argument("--unsafe-no-sandbox", action="store_true", help="run candidates without namespaces")
+    run.set_defaults(handler=cmd_run)
+
+    resume = commands.add_parser("resume", help="continue a stopped or killed run")
+    resume.add_argument("run_dir", type=Path)
+    resume.add_argument("--iterations", type=int, help="new total number of iterations")
+    resume.add_argument("--db")
+    resume.set_defaults(handler=cmd_resume)
+
+    for name, handler, text in (("frontier", cmd_frontier, "the Pareto frontier of a run"),
+                                ("show", cmd_show, "one program: code, diff to parent, lineage")):
+        sub = commands.add_parser(name, help=text)
+        sub.add_argument("run_dir", type=Path)
+        if name == "show":
+            sub.add_argument("id", type=int)
+        sub.add_argument("--db")
+        sub.set_defaults(handler=handler)
+
+    for name, handler, text in (("eval", cmd_eval, "score a heuristic file on a problem"),
+                                ("bench", cmd_bench, "leaderboard of a problem's baselines")):
+        sub = commands.add_parser(name, help=text)
+        sub.add_argument("problem")
+        if name == "eval":
+            sub.add_argument("file", type=Path)
+        sub.add_argument("--split", default="test", choices=("smoke", "train", "test"))
+        sub.add_argument("--instances", type=Path, help="an instance file in one of the problem's formats")
+        sub.add_argument("--workers", type=int, default=0)
+        sub.add_argument("--unsafe-no-sandbox", action="store_true")
+        sub.set_defaults(handler=handler)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except UserError as exc:
+        print(f"adrs: error: {exc}" + (f"\n  hint: {exc.hint}" if exc.hint else ""), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("adrs: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

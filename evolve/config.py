@@ -1,0 +1,101 @@
+"""Run configuration: one frozen dataclass, loadable from TOML, overridable from the command line."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A configuration a user wrote is invalid; the message names the field."""
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """How a run searches, and when it stops.
+
+    Attributes:
+        problem: name of the problem (``adrs problems`` lists them).
+        seed: seeds every random choice of the run (parents, mutators, tuning).
+        iterations: the run stops after this many iterations; each proposes ``batch_size`` children.
+        batch_size: children proposed and evaluated in parallel per iteration (0: twice the workers).
+        max_evaluations: stop once this many sandbox evaluations were spent (tuning included); 0 = no limit.
+        max_wall_seconds: stop once the run has used this much wall time; 0 = no limit.
+        islands: number of islands, each with its own population.
+        population_size: survivors per island kept for parent selection (NSGA-II survival).
+        migration_interval: every this many iterations each island sends its elites to the next one.
+        migration_size: elites sent per migration.
+        inspirations: programs from the global frontier shown to a mutator beside its parent.
+        workers: parallel sandboxes (0: the number of cores).
+        mutators: mutator name -> weight of being chosen for a proposal.
+        tune_trials: Optuna trials per ``tune`` proposal.
+        unsafe_no_sandbox: run candidates without namespaces; only where bubblewrap cannot work.
+    """
+
+    problem: str = "tardiness"
+    seed: int = 0
+    iterations: int = 40
+    batch_size: int = 0
+    max_evaluations: int = 0
+    max_wall_seconds: float = 0.0
+    islands: int = 2
+    population_size: int = 16
+    migration_interval: int = 5
+    migration_size: int = 1
+    inspirations: int = 2
+    workers: int = 0
+    mutators: dict[str, float] = field(default_factory=lambda: {"genetic": 0.75, "tune": 0.25})
+    tune_trials: int = 12
+    unsafe_no_sandbox: bool = False
+
+    def __post_init__(self) -> None:
+        positive = ("iterations", "islands", "population_size", "migration_interval", "tune_trials")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        for name in ("batch_size", "max_evaluations", "max_wall_seconds", "workers", "migration_size", "inspirations"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must not be negative, got {getattr(self, name)}")
+        if not self.mutators or any(w < 0 for w in self.mutators.values()) or sum(self.mutators.values()) <= 0:
+            raise ConfigError("mutators needs at least one positive weight, e.g. {genetic = 1.0}")
+
+    @property
+    def pool_size(self) -> int:
+        return self.workers or os.cpu_count() or 1
+
+    @property
+    def proposals_per_iteration(self) -> int:
+        return self.batch_size or 2 * self.pool_size
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> RunConfig:
+        known = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise ConfigError(f"unknown configuration field(s): {', '.join(unknown)}; known: {', '.join(known)}")
+        try:
+            return cls(**values)
+        except TypeError as exc:
+            raise ConfigError(str(exc)) from exc
+
+    @classmethod
+    def from_toml(cls, path: Path, **overrides: Any) -> RunConfig:
+        try:
+            values = tomllib.loads(Path(path).read_text())
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read {path}: {exc}") from exc
+        return cls.from_dict({**values.get("run", values), **overrides})
+
+    def replace(self, **changes: Any) -> RunConfig:
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})

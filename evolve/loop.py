@@ -1,0 +1,284 @@
+"""The search loop: select parents on islands -> mutate -> evaluate -> archive, one iteration at a time.
+
+The loop talks to a ``Mutator`` and an ``Evaluator`` only; it never runs candidate code itself. Every iteration
+is committed in one transaction and every random choice is drawn from a generator seeded by (run seed,
+iteration, slot), so a killed run resumes where its last committed iteration ended.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import signal
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from evaluators.evaluator import EvaluationResult, Evaluator
+from evolve import code_blocks
+from evolve.archive import Archive, EvaluationRecord, NewProgram, ProgramRecord
+from evolve.config import RunConfig
+from evolve.island import Island, Member
+from evolve.mutator import Candidate, MutationContext, Mutator, ProgramView
+from evolve.pareto import pareto_front
+from problems.base import Objective
+
+STOP_FILE = "STOP"
+CASCADE = ("smoke", "train")
+
+
+class SeedFailed(RuntimeError):
+    """The problem's initial program does not pass its own cascade."""
+
+
+@dataclass(frozen=True)
+class LoopOutcome:
+    status: str  # finished | stopped | budget
+    reason: str
+
+
+def oriented(metrics: dict[str, float], objectives: Sequence[Objective]) -> tuple[float, ...]:
+    """Objective values turned into a vector to minimise."""
+    return tuple(o.oriented(metrics[o.name]) for o in objectives)
+
+
+def frontier_of(programs: Iterable[ProgramRecord], objectives: Sequence[Objective]) -> list[ProgramRecord]:
+    """Programs not dominated on train, best primary objective first."""
+    scored = [p for p in programs if p.metrics("train") is not None]
+    points = [oriented(p.metrics("train"), objectives) for p in scored]
+    return sorted((scored[i] for i in pareto_front(points)), key=lambda p: oriented(p.metrics("train"), objectives))
+
+
+class Loop:
+    """Runs (or resumes) one run of the archive until its budget is spent or it is asked to stop."""
+
+    def __init__(
+        self,
+        config: RunConfig,
+        evaluator: Evaluator,
+        archive: Archive,
+        run_id: int,
+        mutators: dict[str, Mutator],
+        run_dir: Path,
+        report: Callable[[str], None] = print,
+    ):
+        self.config, self.evaluator, self.archive, self.run_id = config, evaluator, archive, run_id
+        self.mutators, self.run_dir, self.report = mutators, Path(run_dir), report
+        self.objectives = evaluator.problem.objectives
+        self.islands = [Island(i, config.population_size) for i in range(config.islands)]
+        self.programs: dict[int, ProgramRecord] = {}
+        self.known_hashes: set[str] = set()
+        self._frontier: list[ProgramRecord] | None = None
+        self._interrupted = False
+        run = archive.run(run_id)
+        self.iteration, self.evaluations, self._wall_before = run.iteration, run.evaluations, run.wall_seconds
+        self._started = time.monotonic()
+        self._restore()
+
+    # -- state -----------------------------------------------------------------------------------------
+
+    def _restore(self) -> None:
+        for program in self.archive.programs(self.run_id):
+            self._remember(program)
+        for program_id, island in self.archive.migrations(self.run_id):
+            self._place(self.programs[program_id], island)
+
+    def _remember(self, program: ProgramRecord) -> None:
+        self.programs[program.id] = program
+        self.known_hashes.add(program.code_hash)
+        self._frontier = None
+        # The seed starts every island; other programs start on the island of their parent.
+        for island in range(len(self.islands)) if program.mutator == "seed" else [program.island]:
+            self._place(program, island)
+
+    def _place(self, program: ProgramRecord, island: int) -> None:
+        metrics = program.metrics("train")
+        if metrics is not None and island < len(self.islands):
+            self.islands[island].add(Member(program.id, oriented(metrics, self.objectives)))
+
+    def wall_seconds(self) -> float:
+        return self._wall_before + time.monotonic() - self._started
+
+    def frontier(self) -> list[ProgramRecord]:
+        """Programs not dominated on train, by primary objective."""
+        if self._frontier is None:
+            self._frontier = self._compute_frontier()
+        return self._frontier
+
+    def _compute_frontier(self) -> list[ProgramRecord]:
+        return frontier_of(self.programs.values(), self.objectives)
+
+    # -- running ---------------------------------------------------------------------------------------
+
+    def run(self) -> LoopOutcome:
+        previous = signal.getsignal(signal.SIGINT)
+        signal.signal(signal.SIGINT, self._on_interrupt)
+        try:
+            if not self.programs:
+                self._add_seed()
+            outcome = self._iterate()
+            self._evaluate_frontier_on_test()
+            self.archive.finish_run(self.run_id, outcome.status, self.wall_seconds())
+            return outcome
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+    def _on_interrupt(self, *_: object) -> None:
+        if self._interrupted:
+            raise KeyboardInterrupt
+        self._interrupted = True
+        self.report("stopping after this iteration (Ctrl-C again to abort at once)")
+
+    def _add_seed(self) -> None:
+        code = self.evaluator.problem.seed_program().read_text()
+        results = self.evaluator.cascade_many([code], CASCADE)[0]
+        if not results[-1].ok or len(results) < len(CASCADE):
+            raise SeedFailed(f"the seed program fails on {results[-1].split}: {results[-1].feedback}")
+        seed = NewProgram(code, code_blocks.normalized_hash(code), (), 0, 0, "seed", "initial program", results)
+        self.evaluations += len(results)
+        [seed_id] = self.archive.commit_iteration(self.run_id, 0, [seed], len(results))
+        self._remember(_record(seed_id, self.run_id, 0, seed))
+        self._score_on_test([self.programs[seed_id]])
+
+    def _stop_reason(self) -> LoopOutcome | None:
+        config = self.config
+        if self._interrupted:
+            return LoopOutcome("stopped", "interrupted")
+        if (self.run_dir / STOP_FILE).exists():
+            return LoopOutcome("stopped", f"stop file {self.run_dir / STOP_FILE} found")
+        if self.iteration >= config.iterations:
+            return LoopOutcome("finished", f"{config.iterations} iterations done")
+        if config.max_evaluations and self.evaluations >= config.max_evaluations:
+            return LoopOutcome("budget", f"evaluation budget of {config.max_evaluations} spent")
+        if config.max_wall_seconds and self.wall_seconds() >= config.max_wall_seconds:
+            return LoopOutcome("budget", f"wall-time budget of {config.max_wall_seconds:g} s spent")
+        return None
+
+    def _iterate(self) -> LoopOutcome:
+        while (outcome := self._stop_reason()) is None:
+            self.iteration += 1
+            spent_before = self.evaluations
+            candidates = self._propose()
+            new_programs = self._evaluate(candidates)
+            migrations = self._migrations() if self.iteration % self.config.migration_interval == 0 else []
+            ids = self.archive.commit_iteration(self.run_id, self.iteration, new_programs,
+                                                self.evaluations - spent_before, migrations, self.wall_seconds())
+            for program_id, new in zip(ids, new_programs):
+                if program_id is not None:
+                    self._remember(_record(program_id, self.run_id, self.iteration, new))
+            for program_id, island in migrations:
+                self._place(self.programs[program_id], island)
+            self._progress(new_programs)
+        return outcome
+
+    def _rng(self, slot: int) -> random.Random:
+        return random.Random(f"{self.config.seed}:{self.iteration}:{slot}")
+
+    def _propose(self) -> list[tuple[Candidate, int]]:
+        """(candidate, island) pairs for this iteration, deduplicated against the archive and each other."""
+        proposals: list[tuple[Candidate, int]] = []
+        seen = set(self.known_hashes)
+        names, weights = zip(*sorted(self.config.mutators.items()))
+        frontier = self.frontier()
+        for slot in range(self.config.proposals_per_iteration):
+            rng = self._rng(slot)
+            island = self.islands[(self.iteration * self.config.proposals_per_iteration + slot) % len(self.islands)]
+            if not island.members:
+                continue
+            parent = self.programs[island.select_parent(rng).program_id]
+            others = [p for p in frontier if p.id != parent.id]
+            inspirations = rng.sample(others, min(self.config.inspirations, len(others)))
+            mutator = self.mutators[rng.choices(names, weights)[0]]
+            context = MutationContext(_view(parent), [_view(p) for p in inspirations], self.objectives, rng,
+                                      self._score, self.evaluator.problem.spec.description)
+            for candidate in mutator.propose(context):
+                digest = code_blocks.normalized_hash(candidate.code)
+                if digest not in seen:
+                    seen.add(digest)
+                    proposals.append((candidate, island.index))
+        return proposals
+
+    def _score(self, codes: Sequence[str]) -> list[float | None]:
+        """The tuning seam: primary objective on train, lower is better."""
+        results = self.evaluator.evaluate_many(codes, "train")
+        self.evaluations += len(codes)
+        primary = self.objectives[0]
+        return [primary.oriented(r.metrics[primary.name]) if r.ok else None for r in results]
+
+    def _evaluate(self, proposals: list[tuple[Candidate, int]]) -> list[NewProgram]:
+        histories: list[list[EvaluationResult]] = [[] for _ in proposals]
+        runnable = []
+        for index, (candidate, _) in enumerate(proposals):
+            parent = self.programs[candidate.parent_ids[0]]
+            reason = _block_problem(parent.code, candidate.code)
+            if reason:
+                histories[index] = [EvaluationResult("static", "invalid", feedback=reason)]
+            else:
+                runnable.append(index)
+        evaluated = self.evaluator.cascade_many([proposals[i][0].code for i in runnable], CASCADE)
+        for index, history in zip(runnable, evaluated):
+            histories[index] = history
+            self.evaluations += len(history)
+        return [
+            NewProgram(c.code, code_blocks.normalized_hash(c.code), c.parent_ids, island,
+                       self.programs[c.parent_ids[0]].generation + 1, c.mutator, c.note, history, c.model)
+            for (c, island), history in zip(proposals, histories)
+        ]
+
+    def _migrations(self) -> list[tuple[int, int]]:
+        moves = []
+        for island in self.islands:
+            target = (island.index + 1) % len(self.islands)
+            if target == island.index:
+                continue
+            present = {m.program_id for m in self.islands[target].members}
+            moves += [(m.program_id, target) for m in island.elites(self.config.migration_size)
+                      if m.program_id not in present]
+        return moves
+
+    def _score_on_test(self, programs: Sequence[ProgramRecord]) -> None:
+        """Score programs on the held-out test split (reported beside train, never used for selection)."""
+        missing = [p for p in programs if "test" not in p.evaluations]
+        results = self.evaluator.evaluate_many([p.code for p in missing], "test") if missing else []
+        for program, result in zip(missing, results):
+            self.archive.add_evaluation(program.id, result)
+            evaluations = {**program.evaluations, "test": _evaluation_record(result)}
+            self.programs[program.id] = dataclasses.replace(program, evaluations=evaluations)
+        self._frontier = None
+
+    def _evaluate_frontier_on_test(self) -> None:
+        self.report("scoring the train frontier on the held-out test split")
+        self._score_on_test(self.frontier())
+
+    def _progress(self, new_programs: list[NewProgram]) -> None:
+        failed = sum(1 for p in new_programs if not p.evaluations[-1].ok or p.evaluations[-1].split != "train")
+        primary = self.objectives[0]
+        best = min((p.metrics("train")[primary.name] for p in self.frontier()), key=primary.oriented)
+        self.report(
+            f"iteration {self.iteration}/{self.config.iterations}: {len(new_programs)} new ({failed} failed), "
+            f"{len(self.programs)} programs, {self.evaluations} evaluations, best {primary.name} "
+            f"{best:.4g}{primary.unit}, frontier {len(self.frontier())}, {self.wall_seconds():.0f} s"
+        )
+
+
+def _evaluation_record(result: EvaluationResult) -> EvaluationRecord:
+    return EvaluationRecord(result.split, result.status, result.metrics, result.groups, result.per_instance,
+                            result.feedback, result.seconds)
+
+
+def _record(program_id: int, run_id: int, iteration: int, new: NewProgram) -> ProgramRecord:
+    evaluations = {e.split: _evaluation_record(e) for e in new.evaluations}
+    return ProgramRecord(program_id, run_id, new.code, new.code_hash, new.parent_ids, new.island, new.generation,
+                         iteration, new.mutator, new.model, new.note, evaluations)
+
+
+def _view(program: ProgramRecord) -> ProgramView:
+    return ProgramView(program.id, program.code, program.metrics("train") or {})
+
+
+def _block_problem(parent_code: str, child_code: str) -> str | None:
+    try:
+        return code_blocks.check_intact(parent_code, child_code)
+    except code_blocks.BlockError as exc:
+        return f"EVOLVE-BLOCK markers broken: {exc}"

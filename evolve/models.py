@@ -1,0 +1,100 @@
+"""SQLAlchemy 2.0 models of the archive. Logic that uses them lives in ``archive.py``."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Run(Base):
+    """One evolution run: its problem, its configuration and how far it got."""
+
+    __tablename__ = "runs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    problem: Mapped[str] = mapped_column(String(64))
+    config: Mapped[dict[str, Any]] = mapped_column(JSON)
+    seed: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    iteration: Mapped[int] = mapped_column(Integer, default=0)  # last fully committed iteration
+    evaluations: Mapped[int] = mapped_column(Integer, default=0)  # sandbox runs spent, tuning included
+    wall_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class Program(Base):
+    """A program that was evaluated, whether it succeeded or failed."""
+
+    __tablename__ = "programs"
+    __table_args__ = (UniqueConstraint("run_id", "code_hash"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    code: Mapped[str] = mapped_column(Text)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    parent_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    island: Mapped[int] = mapped_column(Integer)
+    generation: Mapped[int] = mapped_column(Integer)
+    iteration: Mapped[int] = mapped_column(Integer)
+    mutator: Mapped[str] = mapped_column(String(32))
+    model: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    evaluations: Mapped[list[Evaluation]] = relationship(back_populates="program", lazy="selectin")
+
+
+class Evaluation(Base):
+    """A program's result on one split (static, smoke, train or test)."""
+
+    __tablename__ = "evaluations"
+    __table_args__ = (UniqueConstraint("program_id", "split"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id"), index=True)
+    split: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    metrics: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
+    groups: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    per_instance: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    feedback: Mapped[str] = mapped_column(Text, default="")
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    program: Mapped[Program] = relationship(back_populates="evaluations")
+
+
+class Migration(Base):
+    """A program copied into another island's population."""
+
+    __tablename__ = "migrations"
+    __table_args__ = (UniqueConstraint("run_id", "program_id", "island"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id"))
+    island: Mapped[int] = mapped_column(Integer)
+    iteration: Mapped[int] = mapped_column(Integer)
+
+
+class LLMCall(Base):
+    """One request to a language model, with its cost; the response doubles as the replay cache."""
+
+    __tablename__ = "llm_calls"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    program_id: Mapped[int | None] = mapped_column(ForeignKey("programs.id"), nullable=True)
+    model: Mapped[str] = mapped_column(String(128))
+    request_hash: Mapped[str] = mapped_column(String(64), index=True)
+    prompt: Mapped[str] = mapped_column(Text)
+    response: Mapped[str] = mapped_column(Text)
+    prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    dollars: Mapped[float] = mapped_column(Float, default=0.0)
+    latency_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    cached: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)

@@ -1,0 +1,79 @@
+"""The seam between the search loop and anything that proposes new programs."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from problems.base import Objective
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A proposed program, not yet evaluated.
+
+    Attributes:
+        code: the full program text.
+        mutator: name of the mutator that made it.
+        parent_ids: archive ids of the programs it came from (first = main parent).
+        note: one line saying what changed (shown in ``adrs show``).
+        model: the LLM that wrote it, if any.
+    """
+
+    code: str
+    mutator: str
+    parent_ids: tuple[int, ...]
+    note: str = ""
+    model: str | None = None
+
+
+@dataclass(frozen=True)
+class ProgramView:
+    """What a mutator may know of an archived program.
+
+    Attributes:
+        id: archive id.
+        code: full program text.
+        metrics: train metrics (objective name -> value); empty if it failed.
+    """
+
+    id: int
+    code: str
+    metrics: dict[str, float]
+
+
+# Scores full program texts on the train split by the primary objective, oriented so that lower is better;
+# None for a program that failed. Mutators use it to tune; it runs candidates only through the Evaluator.
+ScoreFn = Callable[[Sequence[str]], list[float | None]]
+
+
+@dataclass
+class MutationContext:
+    """Everything a mutator may use to propose children of one parent.
+
+    Attributes:
+        parent: the selected parent.
+        inspirations: other good programs (from the global frontier), for crossover or prompting.
+        objectives: the problem's objectives, primary first.
+        rng: the run's seeded random source for this proposal; mutators draw all randomness from it.
+        score: scores programs on train (see ``ScoreFn``).
+        problem_description: the problem's paragraph, for prompts.
+    """
+
+    parent: ProgramView
+    inspirations: list[ProgramView]
+    objectives: tuple[Objective, ...]
+    rng: random.Random
+    score: ScoreFn
+    problem_description: str = ""
+    extras: dict[str, object] = field(default_factory=dict)
+
+
+class Mutator(Protocol):
+    """Proposes new programs from a parent. Returns an empty list when it has nothing to offer."""
+
+    name: str
+
+    def propose(self, context: MutationContext) -> list[Candidate]: ...

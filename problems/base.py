@@ -1,0 +1,213 @@
+"""The problem contract: what every problem package offers the engine.
+
+A problem is split across the trust boundary. ``instances``, ``verify``, ``aggregate`` and ``bound`` run in
+the trusted framework process; only the problem's *runner module* (named in ``problem.toml``) is imported
+inside the sandbox, where its ``run(candidate_module, instance_data)`` calls the candidate and returns plain
+JSON data. A candidate never reports its own score: ``verify`` recomputes everything from that output.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+from typing import Any, Literal
+
+SPLITS = ("smoke", "train", "test")
+
+
+class ProblemError(ValueError):
+    """A user-facing error about a problem: unknown name, bad instance file, broken problem.toml."""
+
+
+@dataclass(frozen=True)
+class Objective:
+    """One named objective.
+
+    Attributes:
+        name: key in the metrics dictionary (e.g. ``gap``).
+        direction: ``min`` or ``max``.
+        unit: unit shown in tables (e.g. ``%`` or ``ms``).
+        description: one line for prompts and reports.
+    """
+
+    name: str
+    direction: Literal["min", "max"]
+    unit: str = ""
+    description: str = ""
+
+    def oriented(self, value: float) -> float:
+        """The value turned into a quantity to minimise (max objectives are negated)."""
+        return value if self.direction == "min" else -value
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One instance of a problem.
+
+    Attributes:
+        id: unique within its split (e.g. ``train-007``).
+        group: class label for per-class breakdowns (e.g. ``n20-TF0.6-RDD0.4``).
+        data: plain JSON-able data handed to the runner inside the sandbox. Nothing secret goes here.
+        reference: a supplied best-known or optimal value, when the source provides one.
+        reference_kind: ``optimum`` or ``best-known`` for a supplied reference.
+    """
+
+    id: str
+    group: str
+    data: dict[str, Any]
+    reference: float | None = None
+    reference_kind: str | None = None
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A value to measure gaps against.
+
+    Attributes:
+        value: the objective value of the reference.
+        kind: ``optimum`` (proven), ``best-known`` (supplied by a published source) or ``computed`` (our best
+            heuristic effort; an upper bound for minimisation, not an optimum).
+        source: how it was obtained (e.g. ``subset-dp``, ``file``, ``local-search``).
+    """
+
+    value: float
+    kind: Literal["optimum", "best-known", "computed"]
+    source: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The trusted verifier's judgement of one instance's output.
+
+    Attributes:
+        feasible: whether the output is a valid answer.
+        values: problem-specific numbers computed by the verifier (e.g. objective value and reference).
+        reason: why it is infeasible; empty when feasible.
+    """
+
+    feasible: bool
+    values: dict[str, float] = field(default_factory=dict)
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class InstanceRun:
+    """One instance's verdict together with the candidate's time on it, measured outside the candidate."""
+
+    instance: Instance
+    verdict: Verdict
+    seconds: float
+
+
+@dataclass(frozen=True)
+class ProblemSpec:
+    """The declarative half of a problem, read from ``problem.toml``.
+
+    Attributes:
+        name: the problem's name on the command line.
+        description: one paragraph for prompts and ``adrs problems``.
+        objectives: named objectives with directions; the first is the primary one (used for tuning).
+        entry_point: the function a candidate must define.
+        runner: dotted module imported inside the sandbox; defines ``run(candidate_module, data)``.
+        seed: path of the initial program, relative to the ``seeds/`` folder.
+        baselines: human baseline programs, relative to the ``seeds/`` folder.
+        seconds_per_instance: wall-clock limit for one call of the candidate on one instance.
+        memory_mb: address-space limit of the candidate's process.
+        options: problem-specific settings from the ``[options]`` table.
+    """
+
+    name: str
+    description: str
+    objectives: tuple[Objective, ...]
+    entry_point: str
+    runner: str
+    seed: str
+    baselines: tuple[str, ...]
+    seconds_per_instance: float = 2.0
+    memory_mb: int = 1024
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_toml(cls, path: Path) -> ProblemSpec:
+        try:
+            raw = tomllib.loads(path.read_text())
+            limits = raw.get("limits", {})
+            return cls(
+                name=raw["name"],
+                description=raw["description"].strip(),
+                objectives=tuple(Objective(**o) for o in raw["objectives"]),
+                entry_point=raw["entry_point"],
+                runner=raw["runner"],
+                seed=raw["seed"],
+                baselines=tuple(raw.get("baselines", ())),
+                seconds_per_instance=float(limits.get("seconds_per_instance", 2.0)),
+                memory_mb=int(limits.get("memory_mb", 1024)),
+                options=dict(raw.get("options", {})),
+            )
+        except (KeyError, TypeError, tomllib.TOMLDecodeError) as exc:
+            raise ProblemError(f"{path}: invalid problem.toml ({exc!r})") from exc
+
+    def objective(self, name: str) -> Objective:
+        for objective in self.objectives:
+            if objective.name == name:
+                return objective
+        raise KeyError(name)
+
+
+def seeds_dir() -> Path:
+    """The ``seeds/`` folder beside the installed packages (the repository root in a checkout)."""
+    return Path(__file__).resolve().parent.parent / "seeds"
+
+
+class Problem(ABC):
+    """Base class of a problem package. Subclasses live in ``problems/<name>/problem.py``."""
+
+    def __init__(self, spec: ProblemSpec):
+        self.spec = spec
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def objectives(self) -> tuple[Objective, ...]:
+        return self.spec.objectives
+
+    @abstractmethod
+    def instances(self, split: str) -> list[Instance]:
+        """The instances of ``smoke``, ``train`` or ``test``; deterministic across calls and machines."""
+
+    @abstractmethod
+    def verify(self, instance: Instance, output: Any) -> Verdict:
+        """Validate an untrusted output and compute its values. Never raises on bad output."""
+
+    @abstractmethod
+    def aggregate(self, runs: Sequence[InstanceRun]) -> dict[str, float]:
+        """Metrics of a set of feasible instance runs: one value per objective name, plus extras."""
+
+    def bound(self, instance: Instance) -> Reference | None:
+        """Optimum or a proven/best-known reference for the instance, when one can be had."""
+        return None
+
+    def load_instances(self, path: Path) -> list[Instance]:
+        """Instances from a user's file in one of the problem's public formats."""
+        raise ProblemError(f"problem {self.name!r} cannot load instance files")
+
+    def seed_program(self) -> Path:
+        return seeds_dir() / self.spec.seed
+
+    def baselines(self) -> list[Path]:
+        return [seeds_dir() / b for b in self.spec.baselines]
+
+
+def is_finite_number(value: Any) -> bool:
+    """True for real ints and floats that are neither NaN nor infinite (bools excluded)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

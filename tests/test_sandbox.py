@@ -1,0 +1,172 @@
+"""The sandbox contains hostile candidates: each is recorded as failed with its reason, nothing survives it,
+no secret reaches it, and the worker goes on serving the next candidate."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import textwrap
+import time
+
+import pytest
+
+from evaluators.sandbox import SandboxLimits, SandboxWorker
+
+RUNNER = "problems.tardiness.runner"
+INSTANCES = [{"p": [3, 1, 2], "w": [1, 1, 1], "d": [2, 1, 6]}, {"p": [1, 1], "w": [1, 2], "d": [1, 1]}]
+
+
+def candidate(body: str) -> str:
+    """A program whose schedule() runs ``body`` and then returns the identity order."""
+    return "import os, sys, time\n\ndef schedule(p, w, d):\n" + textwrap.indent(textwrap.dedent(body), "    ") + (
+        "\n    return list(range(len(p)))\n"
+    )
+
+
+@pytest.fixture(scope="module")
+def worker():
+    os.environ["ADRS_TEST_SECRET"] = "hunter2-in-the-parent"
+    worker = SandboxWorker(slot=7, limits=SandboxLimits(memory_mb=1024, cpu_seconds=20))
+    worker.start()
+    yield worker
+    worker.stop()
+    os.environ.pop("ADRS_TEST_SECRET", None)
+
+
+def run(worker: SandboxWorker, code: str, seconds: float = 2.0):
+    return worker.run(code, RUNNER, "schedule", INSTANCES, seconds)
+
+
+def host_processes_matching(text: str) -> list[str]:
+    listing = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True, check=True).stdout
+    return [line for line in listing.splitlines() if text in line and "ps -eo" not in line]
+
+
+def test_a_good_candidate_answers_every_instance_with_timings(worker):
+    result = run(worker, candidate("pass"))
+    assert result.status == "ok"
+    assert [o.output for o in result.outcomes] == [[0, 1, 2], [0, 1]]
+    assert all(0 < o.seconds < 1 for o in result.outcomes)
+
+
+def test_infinite_loop_is_stopped_at_the_time_limit_and_the_worker_goes_on(worker):
+    started = time.perf_counter()
+    result = run(worker, candidate("while True:\n    pass"), seconds=0.5)
+    assert result.status == "timeout"
+    assert "no answer within 0.5 s" in result.message
+    assert time.perf_counter() - started < 5
+    assert run(worker, candidate("pass")).status == "ok"
+
+
+def test_loop_that_ignores_sigterm_is_still_killed(worker):
+    body = "import signal\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\nwhile True:\n    pass"
+    assert run(worker, candidate(body), seconds=0.3).status == "timeout"
+    assert run(worker, candidate("pass")).status == "ok"
+
+
+def test_allocating_ten_gigabytes_fails_with_memory_error(worker):
+    result = run(worker, candidate("x = bytearray(10 * 1024 ** 3)"))
+    assert result.status == "ok"  # the sandbox answered; the instance carries the candidate's error
+    assert all(o.error and o.error.startswith("MemoryError") for o in result.outcomes)
+
+
+def test_children_that_outlive_the_candidate_are_all_killed(worker):
+    body = """
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            os.execv("/usr/bin/sleep", ["sleep", "4243"])
+        os._exit(0)
+    """
+    result = run(worker, candidate(body))
+    assert result.status == "ok"
+    time.sleep(0.2)
+    assert host_processes_matching("sleep 4243") == []
+
+
+def test_fork_bomb_is_capped_and_cleaned_up(worker):
+    body = """
+    for _ in range(200):
+        try:
+            if os.fork() == 0:
+                os.execv("/usr/bin/sleep", ["sleep", "4244"])
+        except OSError:
+            break
+    """
+    result = run(worker, candidate(body))
+    assert result.status == "ok"
+    time.sleep(0.2)
+    assert host_processes_matching("sleep 4244") == []
+    assert run(worker, candidate("pass")).status == "ok"
+
+
+def test_no_secret_and_no_home_reach_the_candidate(worker):
+    body = """
+    print(sorted(os.environ.items()))
+    print(os.listdir("/"), os.listdir("/root") if os.path.isdir("/root") else "no /root")
+    print([open(f"/proc/{p}/environ", "rb").read() for p in os.listdir("/proc") if p.isdigit()
+           and os.access(f"/proc/{p}/environ", os.R_OK)])
+    """
+    result = run(worker, candidate(body))
+    assert result.status == "ok"
+    assert "hunter2" not in result.stdio
+    assert "ADRS_TEST_SECRET" not in result.stdio
+    assert ".ssh" not in result.stdio and "work" in result.stdio  # sees only the bound paths
+
+
+def test_the_network_is_unreachable(worker):
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    listener.setblocking(False)
+    port = listener.getsockname()[1]
+    body = f"""
+    import socket
+    socket.create_connection(("127.0.0.1", {port}), timeout=1).sendall(b"stolen")
+    """
+    result = run(worker, candidate(body))
+    with pytest.raises(BlockingIOError):
+        listener.accept()
+    listener.close()
+    assert all(o.error and "Error" in o.error for o in result.outcomes)
+
+
+def test_writes_outside_its_temporary_directory_fail(worker, tmp_path):
+    target = tmp_path / "owned"
+    body = f"""
+    for path in ({str(target)!r}, "/usr/owned", "/tmp/owned", {str(os.getcwd() + "/owned")!r}):
+        try:
+            open(path, "w").write("x")
+            print("WROTE", path)
+        except OSError as exc:
+            print("refused", path, exc)
+    open("mine.txt", "w").write("fine")
+    """
+    result = run(worker, candidate(body))
+    assert result.status == "ok"
+    assert "WROTE" not in result.stdio
+    assert not target.exists() and not os.path.exists(os.path.join(os.getcwd(), "owned"))
+
+
+def test_a_candidate_that_kills_its_own_process_is_reported_as_crashed(worker):
+    result = run(worker, candidate("os.kill(os.getpid(), 9)"))
+    assert result.status == "crashed"
+    assert "SIGKILL" in result.message
+    assert run(worker, candidate("pass")).status == "ok"
+
+
+def test_output_over_the_limit_is_rejected():
+    worker = SandboxWorker(slot=8, limits=SandboxLimits(output_bytes=10_000))
+    try:
+        result = worker.run(candidate("pass").replace("list(range(len(p)))", "[0] * 100_000"), RUNNER, "schedule",
+                            INSTANCES, 2.0)
+        assert all("exceeds the limit" in (o.error or "") for o in result.outcomes)
+    finally:
+        worker.stop()
+
+
+def test_a_program_that_does_not_load_reports_why(worker):
+    result = run(worker, "raise SystemExit('nope')\n")
+    assert result.status == "error"
+    assert "loading the program failed" in result.message and "SystemExit" in result.message
