@@ -1,0 +1,102 @@
+"""The `adrs` command line, end to end, as a researcher uses it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from sqlalchemy import select
+
+from evolve.archive import Archive, sqlite_url
+from evolve.cli import main
+from evolve.models import Evaluation, Program, Run
+
+
+def adrs(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "evolve.cli", *args], capture_output=True, text=True, **kwargs)
+
+
+def test_a_short_run_finds_a_program_better_than_the_seed_on_train_and_on_test(tmp_path, capsys):
+    assert main(["run", "tardiness", "--iterations", "8", "--seed", "1", "--run-dir", str(tmp_path / "r")]) == 0
+    printed = capsys.readouterr().out
+    assert "Frontier on train" in printed and "gap[%] test" in printed
+    archive = Archive(sqlite_url(tmp_path / "r"))
+    programs = archive.programs(1)
+    seed = next(p for p in programs if p.mutator == "seed")
+    better = [p for p in programs if p.metrics("test") and p.metrics("train")["gap"] < seed.metrics("train")["gap"]
+              and p.metrics("test")["gap"] < seed.metrics("test")["gap"]]
+    assert better, "no frontier program beats the seed on both train and test"
+
+
+def test_frontier_and_show_read_a_finished_run(tmp_path, capsys):
+    run_dir = tmp_path / "r"
+    main(["run", "tardiness", "--iterations", "2", "--run-dir", str(run_dir)])
+    capsys.readouterr()
+    assert main(["frontier", str(run_dir)]) == 0
+    assert "gap[%] train" in capsys.readouterr().out
+    child = max(p.id for p in Archive(sqlite_url(run_dir)).programs(1))
+    assert main(["show", str(run_dir), str(child)]) == 0
+    shown = capsys.readouterr().out
+    assert "--- diff to parent" in shown and "lineage:" in shown and "(seed)" in shown
+
+
+def test_user_errors_are_one_line_with_a_hint_and_no_traceback(tmp_path):
+    for args in (["run", "no-such-problem"], ["frontier", str(tmp_path)], ["eval", "tardiness", "missing.py"],
+                 ["run", "tardiness", "--iterations", "0", "--run-dir", str(tmp_path / "x")]):
+        result = adrs(*args)
+        assert result.returncode == 2, args
+        assert result.stderr.startswith("adrs: error:") and "hint:" in result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_eval_scores_a_heuristic_file_and_bench_lists_every_baseline(tmp_path):
+    seeds = Path(__file__).resolve().parents[1] / "seeds" / "tardiness"
+    result = adrs("eval", "tardiness", str(seeds / "atc.py"), "--split", "train")
+    assert result.returncode == 0, result.stderr
+    assert "gap" in result.stdout and "n20-" in result.stdout
+    bench = adrs("bench", "tardiness", "--split", "train")
+    assert bench.returncode == 0, bench.stderr
+    for name in ("edd", "wspt", "mdd", "atc", "seed"):
+        assert f"\n{name} " in bench.stdout
+
+
+def test_a_run_killed_with_sigkill_resumes_with_nothing_lost_and_nothing_added_twice(tmp_path):
+    run_dir = tmp_path / "r"
+    process = subprocess.Popen([sys.executable, "-m", "evolve.cli", "run", "tardiness", "--iterations", "200",
+                                "--run-dir", str(run_dir)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               start_new_session=True)
+    archive = None
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        if (run_dir / "archive.db").exists():
+            archive = archive or Archive(sqlite_url(run_dir))
+            if archive.run(1).iteration >= 3:
+                break
+    time.sleep(0.3)  # land somewhere inside a later iteration
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert archive is not None, process.stderr.read().decode()
+
+    before = {p.id: p for p in archive.programs(1)}
+    killed_at = archive.run(1).iteration
+    resumed = adrs("resume", str(run_dir), "--iterations", str(killed_at + 3))
+    assert resumed.returncode == 0, resumed.stderr
+    after = {p.id: p for p in archive.programs(1)}
+
+    assert archive.run(1).iteration == killed_at + 3
+    assert min(set(after) - set(before)) > max(before), "program ids must continue"
+    for program_id, program in before.items():  # nothing lost
+        assert after[program_id].evaluations.keys() >= program.evaluations.keys()
+    with archive._session() as session:
+        hashes = Counter(session.scalars(select(Program.code_hash)))
+        assert max(hashes.values()) == 1, "a code hash was stored twice"
+        orphans = session.scalars(select(Program.id).where(~Program.evaluations.any())).all()
+        assert orphans == [], "every program keeps its evaluations"
+        assert session.scalar(select(Run.status)) == "finished"
+        assert session.scalar(select(Evaluation.id).where(Evaluation.split == "train")) is not None

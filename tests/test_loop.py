@@ -1,0 +1,112 @@
+"""The loop records hostile and broken candidates as failed with their reason and goes on."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import textwrap
+
+import pytest
+
+from evaluators.evaluator import Evaluator, static_check
+from evaluators.pool import LocalPool
+from evolve.archive import Archive, sqlite_url
+from evolve.config import RunConfig
+from evolve.loop import Loop
+from evolve.mutator import Candidate, MutationContext
+from problems import registry
+
+SEED = """\
+# EVOLVE-BLOCK-START
+def schedule(p, w, d):
+    return sorted(range(len(p)), key=lambda j: d[j])
+# EVOLVE-BLOCK-END
+"""
+
+HOSTILE = {
+    "loops forever": "def schedule(p, w, d):\n    while True:\n        pass\n",
+    "allocates 10 GB": "def schedule(p, w, d):\n    x = bytearray(10 * 1024 ** 3)\n    return list(range(len(p)))\n",
+    "forks children that outlive it": textwrap.dedent("""\
+        import os
+        def schedule(p, w, d):
+            if os.fork() == 0:
+                os.setsid()
+                os.execv("/usr/bin/sleep", ["sleep", "4245"])
+            return sorted(range(len(p)), key=lambda j: -w[j] / p[j])
+        """),
+    "returns a non-permutation": "def schedule(p, w, d):\n    return [0] * len(p)\n",
+    "returns NaN": "def schedule(p, w, d):\n    return [float('nan')] + list(range(1, len(p)))\n",
+    "is fine": "def schedule(p, w, d):\n    return sorted(range(len(p)), key=lambda j: -w[j] / p[j])\n",
+}
+
+
+class ScriptedMutator:
+    """Proposes the hostile programs above, each as the seed's EVOLVE-BLOCK."""
+
+    name = "scripted"
+
+    def propose(self, context: MutationContext) -> list[Candidate]:
+        return [Candidate(f"# EVOLVE-BLOCK-START\n{body}# EVOLVE-BLOCK-END\n", "scripted", (context.parent.id,), what)
+                for what, body in HOSTILE.items()]
+
+
+@pytest.fixture
+def problem(tmp_path):
+    problem = registry.load("tardiness")
+    (tmp_path / "seed.py").write_text(SEED)
+    problem.spec = dataclasses.replace(problem.spec, seed=str(tmp_path / "seed.py"), seconds_per_instance=0.5)
+    return problem
+
+
+def test_hostile_candidates_are_recorded_as_failed_with_reasons_and_the_run_goes_on(problem, tmp_path):
+    config = RunConfig(iterations=1, batch_size=1, islands=1, workers=2, mutators={"scripted": 1.0})
+    pool = LocalPool(problem.spec.runner, problem.spec.entry_point, 0.5, 2)
+    archive = Archive(sqlite_url(tmp_path))
+    run_id = archive.create_run("tardiness", config.to_dict(), 0)
+    try:
+        outcome = Loop(config, Evaluator(problem, pool), archive, run_id, {"scripted": ScriptedMutator()},
+                       tmp_path, report=lambda _: None).run()
+    finally:
+        pool.close()
+    assert outcome.status == "finished"
+    by_note = {p.note: p for p in archive.programs(run_id)}
+    assert by_note["loops forever"].status == "timeout"
+    assert "no answer within 0.5 s" in by_note["loops forever"].evaluations["smoke"].feedback
+    assert by_note["allocates 10 GB"].status == "error"
+    assert "MemoryError" in by_note["allocates 10 GB"].evaluations["smoke"].feedback
+    assert by_note["returns a non-permutation"].status == "infeasible"
+    assert "appears" in by_note["returns a non-permutation"].evaluations["smoke"].feedback
+    assert by_note["returns NaN"].status == "infeasible"
+    assert "NaN" in by_note["returns NaN"].evaluations["smoke"].feedback
+    assert by_note["forks children that outlive it"].status == "ok"
+    assert by_note["is fine"].status == "ok"
+    assert all(by_note[k].metrics("train") is None for k in HOSTILE if k not in ("is fine", "forks children that "
+                                                                                 "outlive it"))
+    listing = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    assert "sleep 4245" not in listing
+
+
+def test_a_child_that_edits_outside_its_block_is_rejected_before_running(problem, tmp_path):
+    class EditsDriver:
+        name = "edits-driver"
+
+        def propose(self, context):
+            return [Candidate(context.parent.code + "\nimport os\n", "edits-driver", (context.parent.id,))]
+
+    config = RunConfig(iterations=1, batch_size=1, islands=1, workers=1, mutators={"edits-driver": 1.0})
+    pool = LocalPool(problem.spec.runner, problem.spec.entry_point, 0.5, 1)
+    archive = Archive(sqlite_url(tmp_path))
+    run_id = archive.create_run("tardiness", config.to_dict(), 0)
+    try:
+        Loop(config, Evaluator(problem, pool), archive, run_id, {"edits-driver": EditsDriver()}, tmp_path,
+             report=lambda _: None).run()
+    finally:
+        pool.close()
+    child = archive.programs(run_id)[-1]
+    assert child.status == "invalid" and list(child.evaluations) == ["static"]
+
+
+def test_static_check_explains_what_is_wrong():
+    assert "syntax error at line 1" in static_check("def (:\n", "schedule")
+    assert "must define a top-level function schedule()" in static_check("x = 1\n", "schedule")
+    assert static_check("def schedule(p, w, d):\n    return []\n", "schedule") is None
