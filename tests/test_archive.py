@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from evaluators.evaluator import EvaluationResult
 from evolve.archive import Archive, NewProgram, sqlite_url
@@ -64,7 +65,7 @@ def test_a_failed_transaction_leaves_nothing_half_written(archive):
     archive.commit_iteration(run_id, 1, [new_program("a")], 2)
     broken = new_program("b")
     broken.evaluations.append(EvaluationResult("train", "ok", {"gap": 1.0}))  # same split twice: rejected
-    with pytest.raises(Exception):
+    with pytest.raises(IntegrityError):
         archive.commit_iteration(run_id, 2, [new_program("c"), broken], 2)
     assert [p.code for p in archive.programs(run_id)] == ["a"]
     assert archive.run(run_id).iteration == 1

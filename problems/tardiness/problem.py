@@ -1,0 +1,183 @@
+"""The trusted half of ``tardiness``: splits, the verifier of job orders, aggregation and references.
+
+Imports stay light (numpy and the standard library): every evaluation worker loads this module.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from problems.base import (
+    SPLITS,
+    Instance,
+    InstanceRun,
+    Problem,
+    ProblemError,
+    ProblemSpec,
+    Reference,
+    Verdict,
+)
+from problems.tardiness import instances as gen
+from problems.tardiness.exact import total_weighted_tardiness
+from problems.tardiness.references import reference_for
+
+
+@dataclass(frozen=True)
+class SplitPlan:
+    """How one split is generated.
+
+    Attributes:
+        name: ``smoke``, ``train`` or ``test``.
+        sizes: job counts; every size gets one instance per (TF, RDD) pair.
+        pairs: (tardiness factor, relative due-date range) classes.
+        base_seed: instance k of the split uses seed ``base_seed + k``.
+    """
+
+    name: str
+    sizes: tuple[int, ...]
+    pairs: tuple[tuple[float, float], ...]
+    base_seed: int
+
+    @property
+    def seeds(self) -> range:
+        return range(self.base_seed, self.base_seed + len(self.sizes) * len(self.pairs))
+
+
+def _split_plans(options: dict[str, Any]) -> dict[str, SplitPlan]:
+    """Split plans from ``[options]``; ProblemError when one is missing or two share a seed."""
+    try:
+        default_pairs = tuple(
+            itertools.product(
+                options.get("tf", gen.TARDINESS_FACTORS), options.get("rdd", gen.DUE_DATE_RANGES)
+            )
+        )
+        table = options["splits"]
+        plans = {}
+        for name in SPLITS:
+            raw = table[name]
+            pairs = tuple((float(tf), float(rdd)) for tf, rdd in raw.get("pairs", default_pairs))
+            plans[name] = SplitPlan(name, tuple(int(n) for n in raw["sizes"]), pairs, int(raw["base_seed"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ProblemError(f"tardiness: invalid [options.splits] in problem.toml ({exc!r})") from exc
+    for a, b in itertools.combinations(plans.values(), 2):
+        if set(a.seeds) & set(b.seeds):
+            raise ProblemError(f"tardiness: splits {a.name} and {b.name} share seeds; move a base_seed apart")
+    return plans
+
+
+def _describe_int(x: int) -> str:
+    # str() of an int over 4300 digits raises in Python 3.11; a hostile output must not crash the verifier.
+    return str(x) if abs(x) < 10**18 else f"{'-' if x < 0 else ''}<{x.bit_length()}-bit integer>"
+
+
+def permutation_error(output: Any, n: int) -> str:
+    """Why ``output`` is not a permutation of job indices 0..n-1 (plain ints); empty when it is one."""
+    if not isinstance(output, list):
+        return f"output must be a list of {n} job indices, got {type(output).__name__}"
+    if len(output) != n:
+        return f"expected {n} jobs, got {len(output)}"
+    for pos, x in enumerate(output):
+        if isinstance(x, bool):
+            return f"element {pos} is the bool {x}, not a job index"
+        if isinstance(x, float):
+            if math.isnan(x):
+                return f"element {pos} is NaN, not a job index"
+            if math.isinf(x):
+                return f"element {pos} is {x}, not a job index"
+            if x.is_integer():
+                return f"element {pos} is the float {x!r}; job indices must be ints, not floats"
+            return f"element {pos} is the float {x!r}, not a job index"
+        if not isinstance(x, int):
+            return f"element {pos} is a {type(x).__name__}, not a job index"
+        if not 0 <= x < n:
+            return f"index {_describe_int(x)} out of range 0..{n - 1} (element {pos})"
+    seen = [0] * n
+    for x in output:
+        seen[x] += 1
+    for x in output:  # report in the output's own order, so the message points at the first repeat
+        if seen[x] > 1:
+            return f"job {x} appears {'twice' if seen[x] == 2 else f'{seen[x]} times'}"
+    return ""
+
+
+class TardinessProblem(Problem):
+    """Single-machine total weighted tardiness 1||Σw_jT_j; a candidate returns a job order."""
+
+    def __init__(self, spec: ProblemSpec):
+        super().__init__(spec)
+        self._plans = _split_plans(spec.options)
+        self._weighted = bool(spec.options.get("weighted", True))
+        self._reference_seconds = float(spec.options.get("reference_seconds", 2.0))
+
+    def instances(self, split: str) -> list[Instance]:
+        plan = self._plans.get(split)
+        if plan is None:
+            raise ProblemError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
+        cases = itertools.product(plan.sizes, plan.pairs)
+        return [
+            gen.generated_instance(f"{split}-{k:03d}", n, tf, rdd, seed, self._weighted)
+            for k, ((n, (tf, rdd)), seed) in enumerate(zip(cases, plan.seeds))
+        ]
+
+    def verify(self, instance: Instance, output: Any) -> Verdict:
+        data = instance.data
+        reason = permutation_error(output, len(data["p"]))
+        if reason:
+            return Verdict(False, reason=reason)
+        value = total_weighted_tardiness(data["p"], data["w"], data["d"], output)
+        return Verdict(True, {"twt": value, "reference": self.bound(instance).value})
+
+    def aggregate(self, runs: Sequence[InstanceRun]) -> dict[str, float]:
+        if not runs:
+            raise ProblemError("tardiness: nothing to aggregate (no instance runs)")
+        if not all(r.verdict.feasible for r in runs):
+            raise ProblemError("tardiness: aggregate takes feasible runs only")
+        heuristic = sum(r.verdict.values["twt"] for r in runs)
+        reference = sum(r.verdict.values["reference"] for r in runs)
+        return {
+            # A floor of 1 keeps the gap defined when every reference is 0 (all jobs can be on time).
+            "gap": 100.0 * (heuristic - reference) / max(reference, 1.0),
+            "time_ms": 1000.0 * sum(r.seconds for r in runs) / len(runs),
+            "twt": float(heuristic),
+            "reference": float(reference),
+            "at_reference": sum(r.verdict.values["twt"] <= r.verdict.values["reference"] for r in runs)
+            / len(runs),
+        }
+
+    def bound(self, instance: Instance) -> Reference:
+        return reference_for(instance, self._reference_seconds)
+
+    def load_instances(self, path: Path) -> list[Instance]:
+        path = Path(path)
+        if not path.is_file():
+            raise ProblemError(f"{path}: no such instance file")
+        if path.suffix.lower() == ".json":
+            return gen.load_smtt_json(path)
+        n = gen.jobs_from_name(path)
+        loaded = gen.load_orlib(path, n)
+        values = _sibling_references(path, n)
+        return gen.with_references(loaded, values, path.parent) if values is not None else loaded
+
+
+def _sibling_references(path: Path, n: int) -> list[float] | None:
+    """Best-known values from OR-Library's companion files beside ``path`` (``wtopt40``, ``wtbest100b``...).
+
+    Where several exist they are merged by taking the smaller value per instance: each is an upper bound.
+    """
+    files = [f for pattern in (f"wtopt{n}*", f"wtbest{n}*") for f in sorted(path.parent.glob(pattern))]
+    lists = [gen.read_reference_values(f) for f in files if f.is_file() and f != path]
+    if not lists:
+        return None
+    if len({len(values) for values in lists}) > 1:
+        raise ProblemError(f"{path.parent}: reference files for n={n} disagree on the number of instances")
+    return [min(column) for column in zip(*lists)]
+
+
+def make(spec: ProblemSpec) -> TardinessProblem:
+    """The problem object the registry asks for."""
+    return TardinessProblem(spec)

@@ -1,0 +1,34 @@
+"""Weighted Shortest Processing Time (WSPT): process jobs by non-increasing w_j / p_j (Smith, 1956).
+
+Optimal for total weighted completion time, and for total weighted tardiness when every job is late; it
+ignores due dates. Baseline for the `tardiness` problem: `schedule(p, w, d)` returns the job order.
+"""
+
+
+# EVOLVE-BLOCK-START
+def priority(pj, wj, dj, t, p_mean):
+    """Priority of a waiting job at time t (higher starts first): weight per unit of processing time."""
+    return wj / max(pj, 1e-9)
+
+
+# EVOLVE-BLOCK-END
+
+
+def schedule(p, w, d):
+    """Dispatch jobs one at a time: whenever the machine frees up, start the waiting job of highest priority.
+
+    p, w, d: processing times, weights and due dates (lists of ints). Returns job indices in processing order.
+    Ties go to the lowest job index.
+    """
+    waiting = list(range(len(p)))
+    t = 0
+    work_left = sum(p)
+    order = []
+    while waiting:
+        p_mean = max(work_left / len(waiting), 1e-9)  # mean processing time of the jobs still waiting
+        best = max(waiting, key=lambda j: priority(p[j], w[j], d[j], t, p_mean))
+        waiting.remove(best)
+        order.append(best)
+        t += p[best]
+        work_left -= p[best]
+    return order
