@@ -42,7 +42,7 @@ class RunConfig:
 
     problem: str = "tardiness"
     seed: int = 0
-    iterations: int = 40
+    iterations: int = 150
     batch_size: int = 0
     max_evaluations: int = 0
     max_wall_seconds: float = 0.0
