@@ -182,6 +182,7 @@ class SandboxWorker:
         self.slot, self.limits, self.unsafe, self.preload = slot, limits, unsafe_no_sandbox, preload
         self.process: subprocess.Popen | None = None
         self._stderr: Any = None
+        self._unsafe_workdir: str | None = None
 
     # -- life cycle ------------------------------------------------------------------------------------
 
@@ -192,9 +193,8 @@ class SandboxWorker:
         if os.geteuid() == 0 and not self.unsafe:
             options["candidate_uid"] = _CANDIDATE_UID_BASE + self.slot
         command = _server_command(options)
-        workdir = None
         if self.unsafe:
-            workdir = tempfile.mkdtemp(prefix="adrs-unsafe-")
+            self._unsafe_workdir = tempfile.mkdtemp(prefix="adrs-unsafe-")
         else:
             binary = bwrap_binary()
             if binary is None:
@@ -207,7 +207,7 @@ class SandboxWorker:
             stdout=subprocess.PIPE,
             stderr=self._stderr,
             env=_sandbox_environment(),
-            cwd=workdir,
+            cwd=self._unsafe_workdir,
             start_new_session=True,
             close_fds=True,
         )
@@ -233,6 +233,9 @@ class SandboxWorker:
         if self._stderr is not None:
             self._stderr.close()
             self._stderr = None
+        if self._unsafe_workdir is not None:
+            shutil.rmtree(self._unsafe_workdir, ignore_errors=True)
+            self._unsafe_workdir = None
 
     def _stderr_text(self) -> str:
         if self._stderr is None:

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import create_engine, event, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import sessionmaker
 
 from evaluators.evaluator import EvaluationResult
 from evolve.models import Base, Evaluation, Migration, Program, Run
@@ -231,7 +231,3 @@ def _program_record(row: Program) -> ProgramRecord:
     return ProgramRecord(row.id, row.run_id, row.code, row.code_hash, tuple(row.parent_ids), row.island,
                          row.generation, row.iteration, row.mutator, row.model, row.note, evaluations)
 
-
-def open_session(archive: Archive) -> Session:
-    """A raw session, for tests and tools that need ad-hoc queries."""
-    return archive._session()

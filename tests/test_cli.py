@@ -100,3 +100,14 @@ def test_a_run_killed_with_sigkill_resumes_with_nothing_lost_and_nothing_added_t
         assert orphans == [], "every program keeps its evaluations"
         assert session.scalar(select(Run.status)) == "finished"
         assert session.scalar(select(Evaluation.id).where(Evaluation.split == "train")) is not None
+
+
+def test_without_bubblewrap_adrs_refuses_to_run_candidates_unless_told_to(monkeypatch, capsys):
+    import evaluators.sandbox
+
+    monkeypatch.setattr(evaluators.sandbox, "bwrap_binary", lambda: None)
+    seeds = Path(__file__).resolve().parents[1] / "seeds" / "tardiness"
+    assert main(["eval", "tardiness", str(seeds / "edd.py"), "--split", "smoke"]) == 2
+    assert "--unsafe-no-sandbox" in capsys.readouterr().err
+    assert main(["eval", "tardiness", str(seeds / "edd.py"), "--split", "smoke", "--unsafe-no-sandbox"]) == 0
+    assert "without namespaces" in capsys.readouterr().err

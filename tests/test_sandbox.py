@@ -170,3 +170,13 @@ def test_a_program_that_does_not_load_reports_why(worker):
     result = run(worker, "raise SystemExit('nope')\n")
     assert result.status == "error"
     assert "loading the program failed" in result.message and "SystemExit" in result.message
+
+
+def test_without_namespaces_the_unsafe_mode_still_limits_time_and_answers():
+    worker = SandboxWorker(slot=9, unsafe_no_sandbox=True)
+    try:
+        assert run(worker, candidate("pass")).status == "ok"
+        assert run(worker, candidate("while True:\n    pass"), seconds=0.3).status == "timeout"
+        assert run(worker, candidate("pass")).status == "ok"
+    finally:
+        worker.stop()
