@@ -44,6 +44,10 @@ class Island:
         if len(self._members) > 2 * self.capacity:  # (mu + lambda) survival keeps selection cheap on long runs
             self._members = self.survivors()
 
+    def __contains__(self, program_id: int) -> bool:
+        """Whether the program was ever added, even if it has since been pruned."""
+        return program_id in self._ids
+
     @property
     def members(self) -> list[Member]:
         """The current population: insertion order until it outgrows twice the capacity, then pruned to survivors."""

@@ -232,9 +232,8 @@ class Loop:
             target = (island.index + 1) % len(self.islands)
             if target == island.index:
                 continue
-            present = {m.program_id for m in self.islands[target].members}
             moves += [(m.program_id, target) for m in island.elites(self.config.migration_size)
-                      if m.program_id not in present]
+                      if m.program_id not in self.islands[target]]
         return moves
 
     def _score_on_test(self, programs: Sequence[ProgramRecord]) -> None:

@@ -103,3 +103,11 @@ def test_a_population_past_twice_its_capacity_is_pruned_to_its_survivors():
     assert 99 in {m.program_id for m in island.members}
     island.add(Member(99, (-1.0, -1.0)))
     assert sum(m.program_id == 99 for m in island.members) == 1
+
+
+def test_an_island_remembers_programs_it_pruned_so_they_never_migrate_back():
+    island = Island(0, capacity=1)
+    for program_id in range(5):
+        island.add(Member(program_id, (float(program_id),)))
+    assert 4 not in {m.program_id for m in island.members}
+    assert 4 in island and 7 not in island

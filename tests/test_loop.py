@@ -110,3 +110,24 @@ def test_static_check_explains_what_is_wrong():
     assert "syntax error at line 1" in static_check("def (:\n", "schedule")
     assert "must define a top-level function schedule()" in static_check("x = 1\n", "schedule")
     assert static_check("def schedule(p, w, d):\n    return []\n", "schedule") is None
+
+
+def test_long_runs_with_pruned_islands_never_migrate_a_program_twice(tmp_path):
+    from evolve.mutators.genetic import GeneticMutator
+
+    problem = registry.load("tardiness")
+    config = RunConfig(iterations=30, batch_size=4, islands=2, population_size=2, migration_interval=1,
+                       migration_size=2, workers=2, mutators={"genetic": 1.0})
+    pool = LocalPool(problem.spec.runner, problem.spec.entry_point, 2.0, 2)
+    archive = Archive(sqlite_url(tmp_path))
+    run_id = archive.create_run("tardiness", config.to_dict(), 0)
+    try:
+        outcome = Loop(config, Evaluator(problem, pool), archive, run_id, {"genetic": GeneticMutator()}, tmp_path,
+                       report=lambda _: None).run()
+    finally:
+        pool.close()
+    assert outcome.status == "finished"
+    moves = archive.migrations(run_id)
+    assert moves and len(moves) == len(set(moves))
+    homes = {p.id: p.island for p in archive.programs(run_id)}
+    assert all(homes[program_id] != island for program_id, island in moves)
