@@ -131,3 +131,33 @@ def test_long_runs_with_pruned_islands_never_migrate_a_program_twice(tmp_path):
     assert moves and len(moves) == len(set(moves))
     homes = {p.id: p.island for p in archive.programs(run_id)}
     assert all(homes[program_id] != island for program_id, island in moves)
+
+
+def run_with(config: RunConfig, tmp_path, before=lambda run_dir: None):
+    from evolve.mutators.genetic import GeneticMutator
+
+    problem = registry.load("tardiness")
+    pool = LocalPool(problem.spec.runner, problem.spec.entry_point, 2.0, 2)
+    archive = Archive(sqlite_url(tmp_path))
+    run_id = archive.create_run("tardiness", config.to_dict(), 0)
+    before(tmp_path)
+    try:
+        outcome = Loop(config, Evaluator(problem, pool), archive, run_id, {"genetic": GeneticMutator()}, tmp_path,
+                       report=lambda _: None).run()
+    finally:
+        pool.close()
+    return outcome, archive.run(run_id)
+
+
+def test_a_stop_file_ends_the_run_cleanly_before_the_next_iteration(tmp_path):
+    config = RunConfig(iterations=50, workers=2, mutators={"genetic": 1.0})
+    outcome, run = run_with(config, tmp_path, before=lambda d: (d / "STOP").write_text(""))
+    assert outcome.status == "stopped" and "stop file" in outcome.reason
+    assert (run.status, run.iteration) == ("stopped", 0)
+
+
+def test_the_evaluation_budget_stops_the_run(tmp_path):
+    config = RunConfig(iterations=50, workers=2, max_evaluations=12, mutators={"genetic": 1.0})
+    outcome, run = run_with(config, tmp_path)
+    assert outcome.status == "budget" and run.iteration < 50
+    assert 12 <= run.evaluations <= 12 + 2 * config.proposals_per_iteration

@@ -1,0 +1,21 @@
+import pytest
+
+from evolve.config import ConfigError, RunConfig
+
+
+def test_a_toml_file_sets_fields_under_run_and_command_line_overrides_win(tmp_path):
+    path = tmp_path / "run.toml"
+    path.write_text("[run]\niterations = 7\nislands = 3\nmutators = { tune = 1.0 }\n")
+    config = RunConfig.from_toml(path).replace(iterations=9, seed=None)
+    assert (config.iterations, config.islands, config.mutators, config.seed) == (9, 3, {"tune": 1.0}, 0)
+
+
+def test_unknown_fields_and_impossible_values_are_named_in_the_error(tmp_path):
+    path = tmp_path / "run.toml"
+    path.write_text("iteratons = 7\n")
+    with pytest.raises(ConfigError, match="iteratons"):
+        RunConfig.from_toml(path)
+    with pytest.raises(ConfigError, match="islands must be at least 1"):
+        RunConfig(islands=0)
+    with pytest.raises(ConfigError, match="positive weight"):
+        RunConfig(mutators={"genetic": 0.0})
