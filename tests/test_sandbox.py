@@ -3,15 +3,17 @@ no secret reaches it, and the worker goes on serving the next candidate."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 
-from evaluators.sandbox import SandboxLimits, SandboxWorker
+from evaluators.sandbox import SandboxLimits, SandboxWorker, _visible_paths
 
 RUNNER = "problems.tardiness.runner"
 INSTANCES = [{"p": [3, 1, 2], "w": [1, 1, 1], "d": [2, 1, 6]}, {"p": [1, 1], "w": [1, 2], "d": [1, 1]}]
@@ -102,17 +104,25 @@ def test_fork_bomb_is_capped_and_cleaned_up(worker):
 
 
 def test_no_secret_and_no_home_reach_the_candidate(worker):
-    body = """
+    home = str(Path.home())
+    body = f"""
+    import json
     print(sorted(os.environ.items()))
-    print(os.listdir("/"), os.listdir("/root") if os.path.isdir("/root") else "no /root")
-    print([open(f"/proc/{p}/environ", "rb").read() for p in os.listdir("/proc") if p.isdigit()
-           and os.access(f"/proc/{p}/environ", os.R_OK)])
+    print([open(f"/proc/{{p}}/environ", "rb").read() for p in os.listdir("/proc") if p.isdigit()
+           and os.access(f"/proc/{{p}}/environ", os.R_OK)])
+    home = {home!r}
+    print("LISTING " + json.dumps([os.listdir("/"), os.listdir(home) if os.path.isdir(home) else []]))
     """
     result = run(worker, candidate(body))
     assert result.status == "ok"
     assert "hunter2" not in result.stdio
     assert "ADRS_TEST_SECRET" not in result.stdio
-    assert ".ssh" not in result.stdio and "work" in result.stdio  # sees only the bound paths
+    root, home_listing = json.loads(result.stdio.split("LISTING ", 1)[1].splitlines()[0])
+    visible = [Path(p) for p in _visible_paths()]
+    system = {"bin", "lib", "lib32", "lib64", "sbin", "usr", "proc", "dev", "tmp"}
+    assert set(root) <= system | {p.parts[1] for p in visible}
+    # Only the folders leading to the Python installation can show up in the home folder.
+    assert set(home_listing) <= {p.relative_to(home).parts[0] for p in visible if p.is_relative_to(home)}
 
 
 def test_the_network_is_unreachable(worker):
