@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -65,23 +64,67 @@ def test_eval_scores_a_heuristic_file_and_bench_lists_every_baseline(tmp_path):
         assert f"\n{name} " in bench.stdout
 
 
-def test_a_run_killed_with_sigkill_resumes_with_nothing_lost_and_nothing_added_twice(tmp_path):
-    run_dir = tmp_path / "r"
+def _stat(pid: int) -> list[str] | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def descendants_of(pid: int) -> list[int]:
+    """Every live process below ``pid`` (the sandboxes of a run, and what runs inside them)."""
+    stats = {int(e.name): _stat(int(e.name)) for e in Path("/proc").iterdir() if e.name.isdigit()}
+    parents = {child: int(stat[1]) for child, stat in stats.items() if stat}
+    found, frontier = [], [pid]
+    while frontier:
+        current = frontier.pop()
+        children = [child for child, parent in parents.items() if parent == current]
+        found += children
+        frontier += children
+    return found
+
+
+def alive(pid: int) -> bool:
+    stat = _stat(pid)
+    return stat is not None and stat[0] != "Z"
+
+
+def start_run_and_wait(run_dir: Path, iteration: int) -> tuple[subprocess.Popen, Archive]:
     process = subprocess.Popen([sys.executable, "-m", "evolve.cli", "run", "tardiness", "--iterations", "200",
-                                "--run-dir", str(run_dir)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               start_new_session=True)
+                                "--run-dir", str(run_dir)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, start_new_session=True)
     archive = None
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.2)
         if (run_dir / "archive.db").exists():
             archive = archive or Archive(sqlite_url(run_dir))
-            if archive.run(1).iteration >= 3:
-                break
+            if archive.run(1).iteration >= iteration:
+                return process, archive
+    process.kill()
+    raise AssertionError(f"the run did not reach iteration {iteration}: {process.communicate()[1]}")
+
+
+def test_ctrl_c_stops_a_run_cleanly_after_the_current_iteration(tmp_path):
+    process, archive = start_run_and_wait(tmp_path / "r", 2)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert "run stopped: interrupted" in out and "Frontier on train" in out
+    run = archive.run(1)
+    assert run.status == "stopped" and 2 <= run.iteration < 200
+
+
+def test_a_run_killed_with_sigkill_resumes_with_nothing_lost_and_nothing_added_twice(tmp_path):
+    run_dir = tmp_path / "r"
+    process, archive = start_run_and_wait(run_dir, 3)
     time.sleep(0.3)  # land somewhere inside a later iteration
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
-    assert archive is not None, process.stderr.read().decode()
+    sandboxes = descendants_of(process.pid)
+    assert len(sandboxes) >= 4, "the run should have sandbox servers and their candidate processes"
+    process.send_signal(signal.SIGKILL)  # only adrs itself: its sandboxes must die with it
+    process.communicate()
+    time.sleep(0.5)
+    assert [pid for pid in sandboxes if alive(pid)] == [], "a sandbox process outlived the killed run"
 
     before = {p.id: p for p in archive.programs(1)}
     killed_at = archive.run(1).iteration
