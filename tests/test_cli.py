@@ -156,3 +156,13 @@ def test_without_bubblewrap_adrs_refuses_to_run_candidates_unless_told_to(monkey
     assert "--unsafe-no-sandbox" in capsys.readouterr().err
     assert main(["eval", "tardiness", str(seeds / "edd.py"), "--split", "smoke", "--unsafe-no-sandbox"]) == 0
     assert "without namespaces" in capsys.readouterr().err
+
+
+def test_eval_scores_a_file_on_instances_from_an_or_library_file(tmp_path):
+    numbers = [3, 1, 2, 1, 1, 1, 2, 1, 6] + [5, 4, 1, 2, 3, 1, 0, 9, 3]  # two 3-job instances: p, w, d each
+    (tmp_path / "wt3.txt").write_text(" ".join(map(str, numbers)))
+    seeds = Path(__file__).resolve().parents[1] / "seeds" / "tardiness"
+    result = adrs("eval", "tardiness", str(seeds / "wspt.py"), "--instances", str(tmp_path / "wt3.txt"))
+    assert result.returncode == 0, result.stderr
+    assert "2 file instances; references: optimum" in result.stdout
+    assert "gap" in result.stdout

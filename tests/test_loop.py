@@ -161,3 +161,13 @@ def test_the_evaluation_budget_stops_the_run(tmp_path):
     outcome, run = run_with(config, tmp_path)
     assert outcome.status == "budget" and run.iteration < 50
     assert 12 <= run.evaluations <= 12 + 2 * config.proposals_per_iteration
+
+
+def test_two_runs_with_the_same_seed_propose_the_same_first_children(tmp_path):
+    config = RunConfig(iterations=1, workers=2, seed=5, mutators={"genetic": 1.0})
+    codes = []
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        run_with(config, tmp_path / name)
+        codes.append(sorted(p.code_hash for p in Archive(sqlite_url(tmp_path / name)).programs(1)))
+    assert codes[0] == codes[1] and len(codes[0]) > 1
