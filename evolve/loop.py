@@ -139,7 +139,6 @@ class Loop:
         self.evaluations += len(results)
         [seed_id] = self.archive.commit_iteration(self.run_id, 0, [seed], len(results))
         self._remember(_record(seed_id, self.run_id, 0, seed))
-        self._score_on_test([self.programs[seed_id]])
 
     def _stop_reason(self) -> LoopOutcome | None:
         config = self.config
@@ -248,7 +247,11 @@ class Loop:
 
     def _evaluate_frontier_on_test(self) -> None:
         self.report("scoring the train frontier on the held-out test split")
-        self._score_on_test(self.frontier())
+        front = self.frontier()
+        on_front = {p.id for p in front}
+        # The seed is the yardstick of the run, so it is scored on test even when it left the frontier.
+        seeds = [p for p in self.programs.values() if p.mutator == "seed" and p.id not in on_front]
+        self._score_on_test(front + seeds)
 
     def _progress(self, new_programs: list[NewProgram]) -> None:
         failed = sum(1 for p in new_programs if not p.evaluations[-1].ok or p.evaluations[-1].split != "train")
