@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -183,8 +184,9 @@ def _score_files(problem: Problem, files: Sequence[Path], split: str, instances_
             except (ProblemError, OSError) as exc:
                 raise UserError(str(exc), "see the problem's README for the supported formats") from None
         references = [problem.bound(i) for i in evaluator.instances(split)]
-        kinds = sorted({r.kind for r in references if r is not None})
-        print(f"{len(references)} {split} instances; references: {', '.join(kinds) or 'none'}", flush=True)
+        kinds = Counter(r.kind for r in references if r is not None)
+        described = ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items())) or "none"
+        print(f"{len(references)} {split} instances; references: {described}", flush=True)
         return evaluator.evaluate_many([p.read_text() for p in files], split)
     finally:
         evaluator.pool.close()
