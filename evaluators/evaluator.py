@@ -125,8 +125,9 @@ class Evaluator:
 
     def _judge(self, split: str, instances: list[Instance], outcome: SandboxResult, seconds: float) -> EvaluationResult:
         if outcome.status != "ok":
-            return EvaluationResult(split, outcome.status, feedback=_with_stdio(outcome.message, outcome.stdio),
-                                    seconds=seconds)
+            return EvaluationResult(
+                split, outcome.status, feedback=_with_stdio(outcome.message, outcome.stdio), seconds=seconds
+            )
         runs: list[InstanceRun] = []
         records: list[dict[str, Any]] = []
         failures: list[str] = []
@@ -136,22 +137,32 @@ class Evaluator:
             else:
                 verdict = _safe_verify(self.problem, instance, result.output)
             runs.append(InstanceRun(instance, verdict, result.seconds))
-            records.append({"id": instance.id, "group": instance.group, "feasible": verdict.feasible,
-                            "reason": verdict.reason, "seconds": result.seconds, **verdict.values})
+            records.append(
+                {
+                    "id": instance.id,
+                    "group": instance.group,
+                    "feasible": verdict.feasible,
+                    "reason": verdict.reason,
+                    "seconds": result.seconds,
+                    **verdict.values,
+                }
+            )
             if not verdict.feasible:
                 failures.append(f"{instance.id}: {verdict.reason}")
         if failures:
             status = "error" if any(r.error is not None for r in outcome.outcomes) else "infeasible"
             feedback = f"{len(failures)} of {len(instances)} instances failed; " + "; ".join(failures[:3])
-            return EvaluationResult(split, status, per_instance=records, feedback=_with_stdio(feedback, outcome.stdio),
-                                    seconds=seconds)
+            return EvaluationResult(
+                split, status, per_instance=records, feedback=_with_stdio(feedback, outcome.stdio), seconds=seconds
+            )
         metrics = self.problem.aggregate(runs)
         groups: dict[str, list[InstanceRun]] = {}
         for run in runs:
             groups.setdefault(run.instance.group, []).append(run)
         by_group = {name: self.problem.aggregate(members) for name, members in sorted(groups.items())}
-        return EvaluationResult(split, "ok", metrics, by_group, records, _summary(self.problem, metrics, records),
-                                seconds)
+        return EvaluationResult(
+            split, "ok", metrics, by_group, records, _summary(self.problem, metrics, records), seconds
+        )
 
 
 def _safe_verify(problem: Problem, instance: Instance, output: Any) -> Verdict:

@@ -163,9 +163,18 @@ class Archive:
                     ids.append(None)
                     continue
                 known.add(new.code_hash)
-                row = Program(run_id=run_id, code=new.code, code_hash=new.code_hash, parent_ids=list(new.parent_ids),
-                              island=new.island, generation=new.generation, iteration=iteration,
-                              mutator=new.mutator, model=new.model, note=new.note)
+                row = Program(
+                    run_id=run_id,
+                    code=new.code,
+                    code_hash=new.code_hash,
+                    parent_ids=list(new.parent_ids),
+                    island=new.island,
+                    generation=new.generation,
+                    iteration=iteration,
+                    mutator=new.mutator,
+                    model=new.model,
+                    note=new.note,
+                )
                 row.evaluations = [_evaluation_row(e) for e in new.evaluations]
                 session.add(row)
                 session.flush()
@@ -214,13 +223,21 @@ class Archive:
 
 
 def _evaluation_row(result: EvaluationResult) -> Evaluation:
-    return Evaluation(split=result.split, status=result.status, metrics=result.metrics, groups=result.groups,
-                      per_instance=result.per_instance, feedback=result.feedback, seconds=result.seconds)
+    return Evaluation(
+        split=result.split,
+        status=result.status,
+        metrics=result.metrics,
+        groups=result.groups,
+        per_instance=result.per_instance,
+        feedback=result.feedback,
+        seconds=result.seconds,
+    )
 
 
 def _run_record(run: Run) -> RunRecord:
-    return RunRecord(run.id, run.problem, run.config, run.seed, run.status, run.iteration, run.evaluations,
-                     run.wall_seconds)
+    return RunRecord(
+        run.id, run.problem, run.config, run.seed, run.status, run.iteration, run.evaluations, run.wall_seconds
+    )
 
 
 def _program_record(row: Program) -> ProgramRecord:
@@ -228,6 +245,17 @@ def _program_record(row: Program) -> ProgramRecord:
         e.split: EvaluationRecord(e.split, e.status, e.metrics, e.groups, e.per_instance, e.feedback, e.seconds)
         for e in row.evaluations
     }
-    return ProgramRecord(row.id, row.run_id, row.code, row.code_hash, tuple(row.parent_ids), row.island,
-                         row.generation, row.iteration, row.mutator, row.model, row.note, evaluations)
-
+    return ProgramRecord(
+        row.id,
+        row.run_id,
+        row.code,
+        row.code_hash,
+        tuple(row.parent_ids),
+        row.island,
+        row.generation,
+        row.iteration,
+        row.mutator,
+        row.model,
+        row.note,
+        evaluations,
+    )

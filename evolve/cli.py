@@ -52,9 +52,11 @@ def _evaluator(problem: Problem, workers: int, unsafe: bool) -> Evaluator:
         pool.start()
     except SandboxUnavailable as exc:
         pool.close()
-        raise UserError(f"cannot isolate candidate code here: {exc}",
-                        "fix bubblewrap, or pass --unsafe-no-sandbox to run candidates without namespaces "
-                        "(they can then reach the network and your files)") from None
+        raise UserError(
+            f"cannot isolate candidate code here: {exc}",
+            "fix bubblewrap, or pass --unsafe-no-sandbox to run candidates without namespaces "
+            "(they can then reach the network and your files)",
+        ) from None
     if unsafe:
         print("warning: --unsafe-no-sandbox: candidates run without namespaces (rlimits only)", file=sys.stderr)
     return Evaluator(problem, pool)
@@ -64,8 +66,10 @@ def _mutators(config: RunConfig) -> dict[str, Mutator]:
     from evolve.mutators.genetic import GeneticMutator
     from evolve.mutators.tune import TuneMutator
 
-    factories = {"genetic": GeneticMutator, "tune": lambda: TuneMutator(trials=config.tune_trials,
-                                                                        batch=config.pool_size)}
+    factories = {
+        "genetic": GeneticMutator,
+        "tune": lambda: TuneMutator(trials=config.tune_trials, batch=config.pool_size),
+    }
     unknown = sorted(set(config.mutators) - set(factories))
     if unknown:
         raise UserError(f"unknown mutator(s): {', '.join(unknown)}", f"available: {', '.join(sorted(factories))}")
@@ -88,8 +92,9 @@ def _run_loop(config: RunConfig, problem: Problem, archive: Archive, run_id: int
     try:
         print(f"preparing references of {problem.name} (computed once, then cached)", flush=True)
         evaluator.prepare(("smoke", "train", "test"))
-        loop = Loop(config, evaluator, archive, run_id, _mutators(config), run_dir,
-                    report=lambda line: print(line, flush=True))
+        loop = Loop(
+            config, evaluator, archive, run_id, _mutators(config), run_dir, report=lambda line: print(line, flush=True)
+        )
         outcome = loop.run()
     except SeedFailed as exc:
         raise UserError(str(exc), "fix the seed program of the problem") from None
@@ -113,8 +118,10 @@ def cmd_problems(_: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    overrides = {k: getattr(args, k) for k in ("seed", "iterations", "max_evaluations", "max_wall_seconds",
-                                               "workers", "islands", "batch_size")}
+    overrides = {
+        k: getattr(args, k)
+        for k in ("seed", "iterations", "max_evaluations", "max_wall_seconds", "workers", "islands", "batch_size")
+    }
     overrides["problem"] = args.problem
     if args.unsafe_no_sandbox:
         overrides["unsafe_no_sandbox"] = True
@@ -142,8 +149,9 @@ def cmd_resume(args: argparse.Namespace) -> int:
     run = archive.run(run_id)
     config = RunConfig.from_dict(run.config).replace(iterations=args.iterations)
     if run.iteration >= config.iterations:
-        raise UserError(f"run {run_id} already did its {config.iterations} iterations",
-                        "pass --iterations N to extend it")
+        raise UserError(
+            f"run {run_id} already did its {config.iterations} iterations", "pass --iterations N to extend it"
+        )
     print(f"resuming run {run_id} of {run.problem} after iteration {run.iteration}")
     return _run_loop(config, _problem(run.problem), archive, run_id, args.run_dir)
 
@@ -155,8 +163,10 @@ def cmd_frontier(args: argparse.Namespace) -> int:
     programs = archive.programs(run_id)
     front = frontier_of(programs, problem.objectives)
     failed = sum(1 for p in programs if p.status != "ok")
-    print(f"run {run_id} ({run.problem}, {run.status}): {len(programs)} programs ({failed} failed), "
-          f"{run.iteration} iterations, {run.evaluations} evaluations, {run.wall_seconds:.0f} s")
+    print(
+        f"run {run_id} ({run.problem}, {run.status}): {len(programs)} programs ({failed} failed), "
+        f"{run.iteration} iterations, {run.evaluations} evaluations, {run.wall_seconds:.0f} s"
+    )
     print(display.frontier_table(front, problem.objectives))
     return 0
 
@@ -171,8 +181,9 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _score_files(problem: Problem, files: Sequence[Path], split: str, instances_path: Path | None,
-                 workers: int, unsafe: bool) -> list:
+def _score_files(
+    problem: Problem, files: Sequence[Path], split: str, instances_path: Path | None, workers: int, unsafe: bool
+) -> list:
     for path in files:
         if not path.is_file():
             raise UserError(f"no such file: {path}", "pass the path of a Python file defining the entry point")
@@ -233,8 +244,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--config", type=Path, help="TOML file with RunConfig fields (optionally under [run])")
     run.add_argument("--run-dir", type=Path, help="where the run writes (default: runs/PROBLEM-TIME-sSEED)")
     run.add_argument("--db", help="SQLAlchemy URL of the archive (default: SQLite in the run directory)")
-    for flag, kind in (("seed", int), ("iterations", int), ("max-evaluations", int), ("max-wall-seconds", float),
-                       ("workers", int), ("islands", int), ("batch-size", int)):
+    for flag, kind in (
+        ("seed", int),
+        ("iterations", int),
+        ("max-evaluations", int),
+        ("max-wall-seconds", float),
+        ("workers", int),
+        ("islands", int),
+        ("batch-size", int),
+    ):
         run.add_argument(f"--{flag}", type=kind)
     run.add_argument("--unsafe-no-sandbox", action="store_true", help="run candidates without namespaces")
     run.set_defaults(handler=cmd_run)
@@ -245,8 +263,10 @@ def build_parser() -> argparse.ArgumentParser:
     resume.add_argument("--db")
     resume.set_defaults(handler=cmd_resume)
 
-    for name, handler, text in (("frontier", cmd_frontier, "the Pareto frontier of a run"),
-                                ("show", cmd_show, "one program: code, diff to parent, lineage")):
+    for name, handler, text in (
+        ("frontier", cmd_frontier, "the Pareto frontier of a run"),
+        ("show", cmd_show, "one program: code, diff to parent, lineage"),
+    ):
         sub = commands.add_parser(name, help=text)
         sub.add_argument("run_dir", type=Path)
         if name == "show":
@@ -254,8 +274,10 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--db")
         sub.set_defaults(handler=handler)
 
-    for name, handler, text in (("eval", cmd_eval, "score a heuristic file on a problem"),
-                                ("bench", cmd_bench, "leaderboard of a problem's baselines")):
+    for name, handler, text in (
+        ("eval", cmd_eval, "score a heuristic file on a problem"),
+        ("bench", cmd_bench, "leaderboard of a problem's baselines"),
+    ):
         sub = commands.add_parser(name, help=text)
         sub.add_argument("problem")
         if name == "eval":

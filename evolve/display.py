@@ -60,9 +60,18 @@ def show_program(program: ProgramRecord, programs: dict[int, ProgramRecord], obj
         f"iteration {program.iteration})",
         f"note: {program.note}" if program.note else "",
         "",
-        table(["split", "status", *[o.name for o in objectives], "feedback"],
-              [[s, e.status, *[e.metrics.get(o.name) for o in objectives], e.feedback.splitlines()[0][:80]
-                if e.feedback else ""] for s, e in program.evaluations.items()]),
+        table(
+            ["split", "status", *[o.name for o in objectives], "feedback"],
+            [
+                [
+                    s,
+                    e.status,
+                    *[e.metrics.get(o.name) for o in objectives],
+                    e.feedback.splitlines()[0][:80] if e.feedback else "",
+                ]
+                for s, e in program.evaluations.items()
+            ],
+        ),
         "",
         "lineage: " + " <- ".join(f"{p.id} ({p.mutator})" for p in chain),
         "",
@@ -71,6 +80,9 @@ def show_program(program: ProgramRecord, programs: dict[int, ProgramRecord], obj
     ]
     if program.parent_ids and program.parent_ids[0] in programs:
         parent = programs[program.parent_ids[0]]
-        parts += ["", f"--- diff to parent {parent.id} ---",
-                  code_blocks.unified_diff(parent.code, program.code, f"program {parent.id}", f"program {program.id}")]
+        parts += [
+            "",
+            f"--- diff to parent {parent.id} ---",
+            code_blocks.unified_diff(parent.code, program.code, f"program {parent.id}", f"program {program.id}"),
+        ]
     return "\n".join(parts)

@@ -161,8 +161,14 @@ class Loop:
             candidates = self._propose()
             new_programs = self._evaluate(candidates)
             migrations = self._migrations() if self.iteration % self.config.migration_interval == 0 else []
-            ids = self.archive.commit_iteration(self.run_id, self.iteration, new_programs,
-                                                self.evaluations - spent_before, migrations, self.wall_seconds())
+            ids = self.archive.commit_iteration(
+                self.run_id,
+                self.iteration,
+                new_programs,
+                self.evaluations - spent_before,
+                migrations,
+                self.wall_seconds(),
+            )
             for program_id, new in zip(ids, new_programs):
                 if program_id is not None:
                     self._remember(_record(program_id, self.run_id, self.iteration, new))
@@ -189,8 +195,14 @@ class Loop:
             others = [p for p in frontier if p.id != parent.id]
             inspirations = rng.sample(others, min(self.config.inspirations, len(others)))
             mutator = self.mutators[rng.choices(names, weights)[0]]
-            context = MutationContext(_view(parent), [_view(p) for p in inspirations], self.objectives, rng,
-                                      self._score, self.evaluator.problem.spec.description)
+            context = MutationContext(
+                _view(parent),
+                [_view(p) for p in inspirations],
+                self.objectives,
+                rng,
+                self._score,
+                self.evaluator.problem.spec.description,
+            )
             for candidate in mutator.propose(context):
                 digest = code_blocks.normalized_hash(candidate.code)
                 if digest not in seen:
@@ -220,8 +232,17 @@ class Loop:
             histories[index] = history
             self.evaluations += len(history)
         return [
-            NewProgram(c.code, code_blocks.normalized_hash(c.code), c.parent_ids, island,
-                       self.programs[c.parent_ids[0]].generation + 1, c.mutator, c.note, history, c.model)
+            NewProgram(
+                c.code,
+                code_blocks.normalized_hash(c.code),
+                c.parent_ids,
+                island,
+                self.programs[c.parent_ids[0]].generation + 1,
+                c.mutator,
+                c.note,
+                history,
+                c.model,
+            )
             for (c, island), history in zip(proposals, histories)
         ]
 
@@ -231,8 +252,11 @@ class Loop:
             target = (island.index + 1) % len(self.islands)
             if target == island.index:
                 continue
-            moves += [(m.program_id, target) for m in island.elites(self.config.migration_size)
-                      if m.program_id not in self.islands[target]]
+            moves += [
+                (m.program_id, target)
+                for m in island.elites(self.config.migration_size)
+                if m.program_id not in self.islands[target]
+            ]
         return moves
 
     def _score_on_test(self, programs: Sequence[ProgramRecord]) -> None:
@@ -265,14 +289,27 @@ class Loop:
 
 
 def _evaluation_record(result: EvaluationResult) -> EvaluationRecord:
-    return EvaluationRecord(result.split, result.status, result.metrics, result.groups, result.per_instance,
-                            result.feedback, result.seconds)
+    return EvaluationRecord(
+        result.split, result.status, result.metrics, result.groups, result.per_instance, result.feedback, result.seconds
+    )
 
 
 def _record(program_id: int, run_id: int, iteration: int, new: NewProgram) -> ProgramRecord:
     evaluations = {e.split: _evaluation_record(e) for e in new.evaluations}
-    return ProgramRecord(program_id, run_id, new.code, new.code_hash, new.parent_ids, new.island, new.generation,
-                         iteration, new.mutator, new.model, new.note, evaluations)
+    return ProgramRecord(
+        program_id,
+        run_id,
+        new.code,
+        new.code_hash,
+        new.parent_ids,
+        new.island,
+        new.generation,
+        iteration,
+        new.mutator,
+        new.model,
+        new.note,
+        evaluations,
+    )
 
 
 def _view(program: ProgramRecord) -> ProgramView:

@@ -27,8 +27,13 @@ def test_a_short_run_finds_a_program_better_than_the_seed_on_train_and_on_test(t
     archive = Archive(sqlite_url(tmp_path / "r"))
     programs = archive.programs(1)
     seed = next(p for p in programs if p.mutator == "seed")
-    better = [p for p in programs if p.metrics("test") and p.metrics("train")["gap"] < seed.metrics("train")["gap"]
-              and p.metrics("test")["gap"] < seed.metrics("test")["gap"]]
+    better = [
+        p
+        for p in programs
+        if p.metrics("test")
+        and p.metrics("train")["gap"] < seed.metrics("train")["gap"]
+        and p.metrics("test")["gap"] < seed.metrics("test")["gap"]
+    ]
     assert better, "no frontier program beats the seed on both train and test"
 
 
@@ -45,8 +50,12 @@ def test_frontier_and_show_read_a_finished_run(tmp_path, capsys):
 
 
 def test_user_errors_are_one_line_with_a_hint_and_no_traceback(tmp_path):
-    for args in (["run", "no-such-problem"], ["frontier", str(tmp_path)], ["eval", "tardiness", "missing.py"],
-                 ["run", "tardiness", "--iterations", "0", "--run-dir", str(tmp_path / "x")]):
+    for args in (
+        ["run", "no-such-problem"],
+        ["frontier", str(tmp_path)],
+        ["eval", "tardiness", "missing.py"],
+        ["run", "tardiness", "--iterations", "0", "--run-dir", str(tmp_path / "x")],
+    ):
         result = adrs(*args)
         assert result.returncode == 2, args
         assert result.stderr.startswith("adrs: error:") and "hint:" in result.stderr
@@ -90,9 +99,13 @@ def alive(pid: int) -> bool:
 
 
 def start_run_and_wait(run_dir: Path, iteration: int) -> tuple[subprocess.Popen, Archive]:
-    process = subprocess.Popen([sys.executable, "-m", "evolve.cli", "run", "tardiness", "--iterations", "200",
-                                "--run-dir", str(run_dir)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, start_new_session=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "evolve.cli", "run", "tardiness", "--iterations", "200", "--run-dir", str(run_dir)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     archive = None
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:

@@ -46,8 +46,10 @@ class ScriptedMutator:
     name = "scripted"
 
     def propose(self, context: MutationContext) -> list[Candidate]:
-        return [Candidate(f"# EVOLVE-BLOCK-START\n{body}# EVOLVE-BLOCK-END\n", "scripted", (context.parent.id,), what)
-                for what, body in HOSTILE.items()]
+        return [
+            Candidate(f"# EVOLVE-BLOCK-START\n{body}# EVOLVE-BLOCK-END\n", "scripted", (context.parent.id,), what)
+            for what, body in HOSTILE.items()
+        ]
 
 
 @pytest.fixture
@@ -64,8 +66,15 @@ def test_hostile_candidates_are_recorded_as_failed_with_reasons_and_the_run_goes
     archive = Archive(sqlite_url(tmp_path))
     run_id = archive.create_run("tardiness", config.to_dict(), 0)
     try:
-        outcome = Loop(config, Evaluator(problem, pool), archive, run_id, {"scripted": ScriptedMutator()},
-                       tmp_path, report=lambda _: None).run()
+        outcome = Loop(
+            config,
+            Evaluator(problem, pool),
+            archive,
+            run_id,
+            {"scripted": ScriptedMutator()},
+            tmp_path,
+            report=lambda _: None,
+        ).run()
     finally:
         pool.close()
     assert outcome.status == "finished"
@@ -80,8 +89,9 @@ def test_hostile_candidates_are_recorded_as_failed_with_reasons_and_the_run_goes
     assert "NaN" in by_note["returns NaN"].evaluations["smoke"].feedback
     assert by_note["forks children that outlive it"].status == "ok"
     assert by_note["is fine"].status == "ok"
-    assert all(by_note[k].metrics("train") is None for k in HOSTILE if k not in ("is fine", "forks children that "
-                                                                                 "outlive it"))
+    assert all(
+        by_note[k].metrics("train") is None for k in HOSTILE if k not in ("is fine", "forks children that outlive it")
+    )
     listing = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
     assert "sleep 4245" not in listing
 
@@ -98,8 +108,15 @@ def test_a_child_that_edits_outside_its_block_is_rejected_before_running(problem
     archive = Archive(sqlite_url(tmp_path))
     run_id = archive.create_run("tardiness", config.to_dict(), 0)
     try:
-        Loop(config, Evaluator(problem, pool), archive, run_id, {"edits-driver": EditsDriver()}, tmp_path,
-             report=lambda _: None).run()
+        Loop(
+            config,
+            Evaluator(problem, pool),
+            archive,
+            run_id,
+            {"edits-driver": EditsDriver()},
+            tmp_path,
+            report=lambda _: None,
+        ).run()
     finally:
         pool.close()
     child = archive.programs(run_id)[-1]
@@ -116,14 +133,29 @@ def test_long_runs_with_pruned_islands_never_migrate_a_program_twice(tmp_path):
     from evolve.mutators.genetic import GeneticMutator
 
     problem = registry.load("tardiness")
-    config = RunConfig(iterations=30, batch_size=4, islands=2, population_size=2, migration_interval=1,
-                       migration_size=2, workers=2, mutators={"genetic": 1.0})
+    config = RunConfig(
+        iterations=30,
+        batch_size=4,
+        islands=2,
+        population_size=2,
+        migration_interval=1,
+        migration_size=2,
+        workers=2,
+        mutators={"genetic": 1.0},
+    )
     pool = LocalPool(problem.spec.runner, problem.spec.entry_point, 2.0, 2)
     archive = Archive(sqlite_url(tmp_path))
     run_id = archive.create_run("tardiness", config.to_dict(), 0)
     try:
-        outcome = Loop(config, Evaluator(problem, pool), archive, run_id, {"genetic": GeneticMutator()}, tmp_path,
-                       report=lambda _: None).run()
+        outcome = Loop(
+            config,
+            Evaluator(problem, pool),
+            archive,
+            run_id,
+            {"genetic": GeneticMutator()},
+            tmp_path,
+            report=lambda _: None,
+        ).run()
     finally:
         pool.close()
     assert outcome.status == "finished"
@@ -142,8 +174,15 @@ def run_with(config: RunConfig, tmp_path, before=lambda run_dir: None):
     run_id = archive.create_run("tardiness", config.to_dict(), 0)
     before(tmp_path)
     try:
-        outcome = Loop(config, Evaluator(problem, pool), archive, run_id, {"genetic": GeneticMutator()}, tmp_path,
-                       report=lambda _: None).run()
+        outcome = Loop(
+            config,
+            Evaluator(problem, pool),
+            archive,
+            run_id,
+            {"genetic": GeneticMutator()},
+            tmp_path,
+            report=lambda _: None,
+        ).run()
     finally:
         pool.close()
     return outcome, archive.run(run_id)

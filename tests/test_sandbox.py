@@ -21,8 +21,10 @@ INSTANCES = [{"p": [3, 1, 2], "w": [1, 1, 1], "d": [2, 1, 6]}, {"p": [1, 1], "w"
 
 def candidate(body: str) -> str:
     """A program whose schedule() runs ``body`` and then returns the identity order."""
-    return "import os, sys, time\n\ndef schedule(p, w, d):\n" + textwrap.indent(textwrap.dedent(body), "    ") + (
-        "\n    return list(range(len(p)))\n"
+    return (
+        "import os, sys, time\n\ndef schedule(p, w, d):\n"
+        + textwrap.indent(textwrap.dedent(body), "    ")
+        + ("\n    return list(range(len(p)))\n")
     )
 
 
@@ -169,8 +171,9 @@ def test_a_candidate_that_kills_its_own_process_is_reported_as_crashed(worker):
 def test_output_over_the_limit_is_rejected():
     worker = SandboxWorker(slot=8, limits=SandboxLimits(output_bytes=10_000))
     try:
-        result = worker.run(candidate("pass").replace("list(range(len(p)))", "[0] * 100_000"), RUNNER, "schedule",
-                            INSTANCES, 2.0)
+        result = worker.run(
+            candidate("pass").replace("list(range(len(p)))", "[0] * 100_000"), RUNNER, "schedule", INSTANCES, 2.0
+        )
         assert all("exceeds the limit" in (o.error or "") for o in result.outcomes)
     finally:
         worker.stop()

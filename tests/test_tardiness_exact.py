@@ -90,9 +90,7 @@ def test_improved_reference_is_an_upper_bound_of_the_optimum_and_often_equal():
 
 def test_improved_reference_is_deterministic():
     data = generate(30, 0.8, 0.4, seed=5)
-    assert improved_reference(data["p"], data["w"], data["d"]) == improved_reference(
-        data["p"], data["w"], data["d"]
-    )
+    assert improved_reference(data["p"], data["w"], data["d"]) == improved_reference(data["p"], data["w"], data["d"])
 
 
 def _smtt_records() -> list[dict]:

@@ -197,9 +197,7 @@ def _counting_solver(monkeypatch) -> list[int]:
 def test_reference_cache_is_written_once_and_reused_across_processes(tmp_path, monkeypatch):
     monkeypatch.setenv("ADRS_CACHE_DIR", str(tmp_path))
     calls = _counting_solver(monkeypatch)
-    instance = Instance(
-        "x", "n6", {"p": [4, 3, 7, 1, 2, 5], "w": [1, 2, 3, 1, 2, 3], "d": [3, 5, 9, 2, 8, 4]}
-    )
+    instance = Instance("x", "n6", {"p": [4, 3, 7, 1, 2, 5], "w": [1, 2, 3, 1, 2, 3], "d": [3, 5, 9, 2, 8, 4]})
     first = references.reference_for(instance)
     assert references.reference_for(instance) == first
     assert len(calls) == 1

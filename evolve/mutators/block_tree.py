@@ -178,8 +178,7 @@ def enclosing_function(program: ast.Module, first: int) -> ast.AST | None:
     around = [
         node
         for node in ast.walk(program)
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-        and node.lineno < marker < (node.end_lineno or 0)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.lineno < marker < (node.end_lineno or 0)
     ]
     return max(around, key=lambda node: node.lineno, default=None)
 

@@ -71,9 +71,7 @@ class GeneticMutator:
 
     name = "genetic"
 
-    def __init__(
-        self, weights: OperatorWeights | None = None, attempts: int = 20, negate_chance: float = 0.1
-    ):
+    def __init__(self, weights: OperatorWeights | None = None, attempts: int = 20, negate_chance: float = 0.1):
         """
         Args:
             weights: relative chances of the operators (all equal by default).

@@ -40,9 +40,7 @@ def _check_magnitude(p: Sequence[int], w: Sequence[int], d: Sequence[int]) -> No
     # The vectorised solvers use int64; refuse inputs whose worst schedule could overflow it.
     worst = sum(w) * max(sum(p) - min(d, default=0), 0)
     if worst >= _INT64_SAFE or any(x < 0 for x in p) or any(x < 0 for x in w):
-        raise ProblemError(
-            "instance values out of range for the exact solvers (negative p/w or sums >= 2^61)"
-        )
+        raise ProblemError("instance values out of range for the exact solvers (negative p/w or sums >= 2^61)")
 
 
 def _subset_tables(p: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -89,9 +87,7 @@ def optimal_twt(p: Sequence[int], w: Sequence[int], d: Sequence[int]) -> tuple[i
     return int(f[-1]), _backtrack(f, total, p, w, d)
 
 
-def _backtrack(
-    f: np.ndarray, total: np.ndarray, p: Sequence[int], w: Sequence[int], d: Sequence[int]
-) -> list[int]:
+def _backtrack(f: np.ndarray, total: np.ndarray, p: Sequence[int], w: Sequence[int], d: Sequence[int]) -> list[int]:
     """An optimal sequence read back from the DP table: repeatedly find a job that can end the set."""
     n = len(p)
     mask = (1 << n) - 1
@@ -169,9 +165,7 @@ def _best_insertion(pa: np.ndarray, wa: np.ndarray, da: np.ndarray, seq: np.ndar
     return int(cost[i, q]), i, q
 
 
-def _local_search(
-    pa: np.ndarray, wa: np.ndarray, da: np.ndarray, seq: list[int], value: int
-) -> tuple[int, list[int]]:
+def _local_search(pa: np.ndarray, wa: np.ndarray, da: np.ndarray, seq: list[int], value: int) -> tuple[int, list[int]]:
     """Best-improvement insertion descent to a local optimum."""
     while len(seq) > 1:
         new, i, q = _best_insertion(pa, wa, da, np.asarray(seq))

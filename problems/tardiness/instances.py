@@ -50,9 +50,7 @@ def group_label(n: int, tf: float, rdd: float) -> str:
     return f"n{n}-TF{float(tf)}-RDD{float(rdd)}"
 
 
-def generated_instance(
-    instance_id: str, n: int, tf: float, rdd: float, seed: int, weighted: bool = True
-) -> Instance:
+def generated_instance(instance_id: str, n: int, tf: float, rdd: float, seed: int, weighted: bool = True) -> Instance:
     """A generated instance with its class label."""
     return Instance(instance_id, group_label(n, tf, rdd), generate(n, tf, rdd, seed, weighted))
 
@@ -109,9 +107,7 @@ def load_orlib(path: Path, n: int | None = None, reference_path: Path | None = N
         raise ProblemError(f"{path}: the number of jobs must be positive, got {n}")
     numbers = _integers(path)
     if not numbers or len(numbers) % (3 * n):
-        raise ProblemError(
-            f"{path}: {len(numbers)} numbers is not a positive multiple of 3n = {3 * n} (n = {n} jobs)"
-        )
+        raise ProblemError(f"{path}: {len(numbers)} numbers is not a positive multiple of 3n = {3 * n} (n = {n} jobs)")
     instances = []
     for k in range(len(numbers) // (3 * n)):
         chunk = numbers[3 * n * k : 3 * n * (k + 1)]
@@ -119,9 +115,7 @@ def load_orlib(path: Path, n: int | None = None, reference_path: Path | None = N
         _check_jobs(path, f"instance {k + 1}", p, w)
         instances.append(Instance(f"{path.stem}-{k + 1:03d}", f"n{n}", {"p": p, "w": w, "d": d}))
     if reference_path is not None:
-        instances = with_references(
-            instances, read_reference_values(Path(reference_path)), Path(reference_path)
-        )
+        instances = with_references(instances, read_reference_values(Path(reference_path)), Path(reference_path))
     return instances
 
 

@@ -52,9 +52,7 @@ def _split_plans(options: dict[str, Any]) -> dict[str, SplitPlan]:
     """Split plans from ``[options]``; ProblemError when one is missing or two share a seed."""
     try:
         default_pairs = tuple(
-            itertools.product(
-                options.get("tf", gen.TARDINESS_FACTORS), options.get("rdd", gen.DUE_DATE_RANGES)
-            )
+            itertools.product(options.get("tf", gen.TARDINESS_FACTORS), options.get("rdd", gen.DUE_DATE_RANGES))
         )
         table = options["splits"]
         plans = {}
@@ -145,8 +143,7 @@ class TardinessProblem(Problem):
             "time_ms": 1000.0 * sum(r.seconds for r in runs) / len(runs),
             "twt": float(heuristic),
             "reference": float(reference),
-            "at_reference": sum(r.verdict.values["twt"] <= r.verdict.values["reference"] for r in runs)
-            / len(runs),
+            "at_reference": sum(r.verdict.values["twt"] <= r.verdict.values["reference"] for r in runs) / len(runs),
         }
 
     def bound(self, instance: Instance) -> Reference:

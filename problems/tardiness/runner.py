@@ -8,9 +8,7 @@ def run(candidate: object, data: dict) -> object:
     """Call ``candidate.schedule(p, w, d)`` and return its job order as plain data."""
     schedule = getattr(candidate, "schedule", None)
     if not callable(schedule):
-        raise AttributeError(
-            "candidate defines no function schedule(p, w, d) returning a list of job indices"
-        )
+        raise AttributeError("candidate defines no function schedule(p, w, d) returning a list of job indices")
     result = schedule(list(data["p"]), list(data["w"]), list(data["d"]))
     if hasattr(result, "tolist"):  # numpy arrays and scalars become plain Python data
         result = result.tolist()
