@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from evaluators.worker import _PeerGone, read_frame, write_frame
+from evaluators.frames import PeerGone, read_frame, write_frame
 
 _CANDIDATE_UID_BASE = 61000
 _CAPABILITIES = ("CAP_SETUID", "CAP_SETGID", "CAP_KILL", "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER")
@@ -213,7 +213,7 @@ class SandboxWorker:
         )
         try:
             read_frame(self.process.stdout.fileno(), 1024, time.perf_counter() + self.limits.startup_seconds)
-        except (TimeoutError, _PeerGone) as exc:
+        except (TimeoutError, PeerGone) as exc:
             reason = self._stderr_text() or type(exc).__name__
             self.stop()
             raise SandboxUnavailable(f"the sandbox did not start: {reason}") from None
@@ -266,7 +266,7 @@ class SandboxWorker:
         except TimeoutError:
             self.stop()
             return SandboxResult("timeout", f"the sandbox did not answer within {budget:g} s and was killed")
-        except (_PeerGone, BrokenPipeError, OSError, ValueError) as exc:
+        except (PeerGone, BrokenPipeError, OSError, ValueError) as exc:
             detail = self._stderr_text()
             self.stop()
             return SandboxResult("crashed", f"the sandbox server died ({type(exc).__name__}) {detail}".strip())

@@ -6,8 +6,8 @@ its rlimits before any candidate code or instance exists, so forking costs nothi
 child's memory never held the request. Per request the server sends the child the code, then the instances one
 at a time, timing each call itself, and finally kills every process the candidate left in the namespace.
 
-Wire format on stdin/stdout (to the framework) and on the child's pipes: frames of an 8-byte big-endian length
-followed by that many bytes of UTF-8 JSON. Nothing is ever unpickled.
+It speaks ``frames.py`` on stdin/stdout to the framework and on the pipes of the candidate's process
+(``candidate_process.py``).
 """
 
 from __future__ import annotations
@@ -15,149 +15,13 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import resource
-import select
 import signal
 import sys
 import time
-import traceback
 import types
 
-_HEADER = 8
-_CHILD_IN, _CHILD_OUT = 3, 4  # fixed descriptor numbers inside the candidate process
-
-
-class _PeerGone(Exception):
-    """The other end of a pipe closed or sent something that is not a frame."""
-
-
-# ---------------------------------------------------------------------------------------------- framing
-
-
-def write_frame(fd: int, payload: bytes) -> None:
-    data = len(payload).to_bytes(_HEADER, "big") + payload
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
-def _read_exact(fd: int, size: int, deadline: float | None = None, drain: list | None = None) -> bytes:
-    chunks, remaining = [], size
-    while remaining:
-        if deadline is not None:
-            _wait_readable(fd, deadline, drain)
-        chunk = os.read(fd, min(remaining, 1 << 20))
-        if not chunk:
-            raise _PeerGone("end of stream")
-        chunks.append(chunk)
-        remaining -= len(chunk)
-    return b"".join(chunks)
-
-
-def read_frame(fd: int, limit: int, deadline: float | None = None, drain: list | None = None) -> bytes:
-    """One frame; raises TimeoutError past ``deadline``, _PeerGone on EOF, ValueError when over ``limit``."""
-    size = int.from_bytes(_read_exact(fd, _HEADER, deadline, drain), "big")
-    if size > limit:
-        raise ValueError(f"output of {size} bytes exceeds the limit of {limit} bytes")
-    return _read_exact(fd, size, deadline, drain)
-
-
-def _wait_readable(fd: int, deadline: float, drain: list | None) -> None:
-    """Block until ``fd`` is readable, meanwhile keeping the candidate's stdout/stderr flowing."""
-    while True:
-        timeout = deadline - time.perf_counter()
-        if timeout <= 0:
-            raise TimeoutError
-        watched = [fd] + ([drain[0]] if drain and drain[0] is not None else [])
-        ready, _, _ = select.select(watched, [], [], timeout)
-        if drain and drain[0] in ready:
-            _drain_stdio(drain)
-        if fd in ready:
-            return
-
-
-def _drain_stdio(drain: list) -> None:
-    fd, kept, cap = drain[0], drain[1], drain[2]
-    chunk = os.read(fd, 65536)
-    if not chunk:
-        drain[0] = None
-    elif len(kept) < cap:
-        kept.extend(chunk[: cap - len(kept)])
-
-
-# ---------------------------------------------------------------------------------------------- child
-
-
-def _set_limits(limits: dict) -> None:
-    memory = limits["memory_bytes"]
-    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-    cpu = limits["cpu_seconds"]
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-    resource.setrlimit(resource.RLIMIT_NOFILE, (limits["open_files"],) * 2)
-    resource.setrlimit(resource.RLIMIT_NPROC, (limits["processes"],) * 2)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (limits["file_bytes"],) * 2)
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-
-
-def _child_main(options: dict, to_child: int, from_child: int, stdio: int, workdir: str, runner) -> None:
-    """The candidate's process: never returns."""
-    try:
-        os.setsid()
-        os.dup2(to_child, _CHILD_IN)
-        os.dup2(from_child, _CHILD_OUT)
-        devnull = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(devnull, 0)
-        os.dup2(stdio, 1)
-        os.dup2(stdio, 2)
-        os.closerange(_CHILD_OUT + 1, 1 << 16)
-        uid = options.get("candidate_uid")
-        if uid is not None:
-            os.setgroups([])
-            os.setgid(uid)
-            os.setuid(uid)
-        os.chdir(workdir)
-        _set_limits(options["limits"])
-        sys.stdout = open(1, "w", buffering=1, closefd=False)
-        sys.stderr = open(2, "w", buffering=1, closefd=False)
-        _serve_candidate(runner, options["limits"]["output_bytes"])
-    except BaseException:  # noqa: BLE001 - the child must never fall back into the server's loop
-        pass
-    os._exit(0)
-
-
-def _serve_candidate(runner, output_limit: int) -> None:
-    request = json.loads(read_frame(_CHILD_IN, 1 << 26))
-    module = types.ModuleType("candidate")
-    module.__file__ = "candidate.py"
-    sys.modules["candidate"] = module
-    try:
-        exec(compile(request["code"], "candidate.py", "exec"), module.__dict__)
-        if not callable(getattr(module, request["entry_point"], None)):
-            raise AttributeError(f"the program does not define a function {request['entry_point']}()")
-    except BaseException as exc:  # noqa: BLE001 - any failure of untrusted code is reported, not raised
-        write_frame(_CHILD_OUT, json.dumps({"error": "loading the program failed: " + _describe(exc)}).encode())
-        return
-    del request
-    write_frame(_CHILD_OUT, b'{"ready": true}')
-    while True:
-        data = json.loads(read_frame(_CHILD_IN, 1 << 28))
-        try:
-            output = runner.run(module, data)
-            text = json.dumps({"output": output})
-        except BaseException as exc:  # noqa: BLE001
-            text = json.dumps({"error": _describe(exc)})
-        if len(text) > output_limit:
-            text = json.dumps({"error": f"output of {len(text)} bytes exceeds the limit of {output_limit} bytes"})
-        write_frame(_CHILD_OUT, text.encode())
-
-
-def _describe(exc: BaseException) -> str:
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == "candidate.py"]
-    where = f" (candidate.py line {frames[-1].lineno})" if frames else ""
-    return f"{type(exc).__name__}: {str(exc)[:500]}{where}"
-
-
-# ---------------------------------------------------------------------------------------------- server
+from evaluators.candidate_process import child_main
+from evaluators.frames import OutputTail, PeerGone, read_frame, write_frame
 
 
 class _PristineChild:
@@ -171,7 +35,7 @@ class _PristineChild:
         self.stdio, stdio_w = os.pipe()
         self.pid = os.fork()
         if self.pid == 0:
-            _child_main(options, child_in_r, child_out_w, stdio_w, self.workdir, runner)
+            child_main(options, child_in_r, child_out_w, stdio_w, self.workdir, runner)
         for fd in (child_in_r, child_out_w, stdio_w):
             os.close(fd)
 
@@ -232,19 +96,19 @@ class Server:
     def _run(self, child: _PristineChild, request: dict) -> dict:
         limit = float(request["seconds_per_instance"])
         output_limit = self.options["limits"]["output_bytes"] + 1024
-        drain = [child.stdio, bytearray(), 8192]
+        tail = OutputTail(child.stdio)
         outcomes: list[dict] = []
         result = {"status": "ok", "message": "", "outcomes": outcomes}
         try:
             write_frame(child.to_child, json.dumps({k: request[k] for k in ("code", "entry_point")}).encode())
-            reply = json.loads(read_frame(child.from_child, output_limit, time.perf_counter() + limit, drain))
+            reply = json.loads(read_frame(child.from_child, output_limit, time.perf_counter() + limit, tail))
             if "error" in reply:
                 result.update(status="error", message=reply["error"])
                 return result
             for data in request["instances"]:
                 started = time.perf_counter()
                 write_frame(child.to_child, json.dumps(data).encode())
-                frame = read_frame(child.from_child, output_limit, started + limit, drain)
+                frame = read_frame(child.from_child, output_limit, started + limit, tail)
                 seconds = time.perf_counter() - started
                 reply = json.loads(frame)
                 if not isinstance(reply, dict):
@@ -252,12 +116,12 @@ class Server:
                 outcomes.append({"seconds": seconds, **reply})
         except TimeoutError:
             result.update(status="timeout", message=f"instance {len(outcomes)}: no answer within {limit:g} s")
-        except (_PeerGone, BrokenPipeError):
+        except (PeerGone, BrokenPipeError):
             result.update(status="crashed", message=f"instance {len(outcomes)}: {_exit_reason(child.pid)}")
         except ValueError as exc:  # oversized or malformed frame from the candidate process
             result.update(status="error", message=f"instance {len(outcomes)}: {exc}")
         finally:
-            result["stdio"] = drain[1].decode("utf-8", "replace")
+            result["stdio"] = tail.text()
         return result
 
     def _discard_child(self) -> None:
@@ -380,7 +244,7 @@ def main() -> None:
     while True:
         try:
             request = json.loads(read_frame(0, 1 << 30))
-        except _PeerGone:
+        except PeerGone:
             return
         try:
             response = server.handle(request)

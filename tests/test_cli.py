@@ -9,6 +9,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from processes import alive, descendants_of
 from sqlalchemy import select
 
 from evolve.archive import Archive, sqlite_url
@@ -71,31 +72,6 @@ def test_eval_scores_a_heuristic_file_and_bench_lists_every_baseline(tmp_path):
     assert bench.returncode == 0, bench.stderr
     for name in ("edd", "wspt", "mdd", "atc", "seed"):
         assert f"\n{name} " in bench.stdout
-
-
-def _stat(pid: int) -> list[str] | None:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-
-
-def descendants_of(pid: int) -> list[int]:
-    """Every live process below ``pid`` (the sandboxes of a run, and what runs inside them)."""
-    stats = {int(e.name): _stat(int(e.name)) for e in Path("/proc").iterdir() if e.name.isdigit()}
-    parents = {child: int(stat[1]) for child, stat in stats.items() if stat}
-    found, frontier = [], [pid]
-    while frontier:
-        current = frontier.pop()
-        children = [child for child, parent in parents.items() if parent == current]
-        found += children
-        frontier += children
-    return found
-
-
-def alive(pid: int) -> bool:
-    stat = _stat(pid)
-    return stat is not None and stat[0] != "Z"
 
 
 def start_run_and_wait(run_dir: Path, iteration: int) -> tuple[subprocess.Popen, Archive]:

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import textwrap
+import threading
 import time
 from pathlib import Path
 
 import pytest
+from processes import descendants_of
 
 from evaluators.sandbox import SandboxLimits, SandboxWorker, _visible_paths
 
@@ -193,3 +196,28 @@ def test_without_namespaces_the_unsafe_mode_still_limits_time_and_answers():
         assert run(worker, candidate("pass")).status == "ok"
     finally:
         worker.stop()
+
+
+def test_a_server_killed_from_outside_costs_one_evaluation_and_is_restarted():
+    worker = SandboxWorker(slot=10)
+    try:
+        worker.start()
+        servers = [pid for pid in descendants_of(worker.process.pid) if _uid(pid) == 0 and "python" in _comm(pid)]
+        assert len(servers) == 1
+        killer = threading.Timer(0.5, os.kill, (servers[0], signal.SIGKILL))  # as the OOM killer would
+        killer.start()
+        result = run(worker, candidate("time.sleep(3)"), seconds=5.0)
+        killer.join()
+        assert result.status == "crashed" and "died" in result.message
+        assert run(worker, candidate("pass")).status == "ok"
+    finally:
+        worker.stop()
+
+
+def _uid(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(status.split("\nUid:")[1].split()[0])
+
+
+def _comm(pid: int) -> str:
+    return Path(f"/proc/{pid}/comm").read_text()
