@@ -1,6 +1,6 @@
 """The trusted half of ``tardiness``: splits, the verifier of job orders, aggregation and references.
 
-Imports stay light (numpy and the standard library): every evaluation worker loads this module.
+Imports stay light (numpy and the standard library): every adrs command that names the problem loads it.
 """
 
 from __future__ import annotations
