@@ -102,6 +102,8 @@ def _run_loop(config: RunConfig, problem: Problem, archive: Archive, run_id: int
         evaluator.pool.close()
     print(f"\nrun {outcome.status}: {outcome.reason}. Frontier on train (test held out):")
     print(display.frontier_table(loop.frontier(), problem.objectives))
+    seeds = [p for p in loop.programs.values() if p.mutator == "seed"]
+    print("for comparison, the seed program:\n" + display.frontier_table(seeds, problem.objectives).split("\n", 2)[2])
     print(f"\nrun directory: {run_dir}   (adrs show {run_dir} ID, adrs resume {run_dir})")
     return 0
 

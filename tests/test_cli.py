@@ -25,6 +25,7 @@ def test_a_short_run_finds_a_program_better_than_the_seed_on_train_and_on_test(t
     assert main(["run", "tardiness", "--iterations", "8", "--seed", "1", "--run-dir", str(tmp_path / "r")]) == 0
     printed = capsys.readouterr().out
     assert "Frontier on train" in printed and "gap[%] test" in printed
+    assert "for comparison, the seed program:\n1 " in printed
     archive = Archive(sqlite_url(tmp_path / "r"))
     programs = archive.programs(1)
     seed = next(p for p in programs if p.mutator == "seed")
