@@ -13,7 +13,6 @@ from evaluators.sandbox import SandboxResult
 from problems.base import Instance, InstanceRun, Problem, Verdict
 
 MAX_CODE_BYTES = 200_000
-FAILED_STATUSES = ("invalid", "error", "timeout", "crashed", "infeasible")
 
 
 @dataclass(frozen=True)
@@ -22,7 +21,8 @@ class EvaluationResult:
 
     Attributes:
         split: ``static``, ``smoke``, ``train`` or ``test``.
-        status: ``ok`` or one of ``FAILED_STATUSES``.
+        status: ``ok``, or why it failed: ``invalid`` (static check), ``error`` (raised or did not load),
+            ``timeout``, ``crashed`` or ``infeasible`` (the verifier rejected an output).
         metrics: objective values and extras (empty unless ok).
         groups: the same metrics per instance class.
         per_instance: one record per instance: id, group, feasible, reason, seconds and verifier values.

@@ -67,9 +67,3 @@ class LocalPool:
         self._executor.shutdown(wait=True)
         for worker in self._workers:
             worker.stop()
-
-    def __enter__(self) -> LocalPool:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

@@ -130,10 +130,6 @@ class Archive:
             session.flush()
             return run.id
 
-    def runs(self) -> list[RunRecord]:
-        with self._session() as session:
-            return [_run_record(r) for r in session.scalars(select(Run).order_by(Run.id))]
-
     def run(self, run_id: int) -> RunRecord:
         with self._session() as session:
             return _run_record(session.get_one(Run, run_id))
@@ -198,10 +194,6 @@ class Archive:
             return True
         except IntegrityError:
             return False
-
-    def code_hashes(self, run_id: int) -> set[str]:
-        with self._session() as session:
-            return set(session.scalars(select(Program.code_hash).where(Program.run_id == run_id)))
 
     def programs(self, run_id: int) -> list[ProgramRecord]:
         with self._session() as session:

@@ -127,8 +127,8 @@ class Loop:
     def _on_interrupt(self, *_: object) -> None:
         if self._interrupted:
             raise KeyboardInterrupt
+        # Only a flag: printing from a signal handler can hit a half-written stdout buffer and raise.
         self._interrupted = True
-        self.report("stopping after this iteration (Ctrl-C again to abort at once)")
 
     def _add_seed(self) -> None:
         code = self.evaluator.problem.seed_program().read_text()
@@ -143,6 +143,7 @@ class Loop:
     def _stop_reason(self) -> LoopOutcome | None:
         config = self.config
         if self._interrupted:
+            self.report("interrupted: stopping after iteration " + str(self.iteration))
             return LoopOutcome("stopped", "interrupted")
         if (self.run_dir / STOP_FILE).exists():
             return LoopOutcome("stopped", f"stop file {self.run_dir / STOP_FILE} found")
