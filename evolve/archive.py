@@ -6,6 +6,7 @@ nothing lost and nothing added twice (a program's code hash is unique within its
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, event, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import sessionmaker
 
 from evaluators.evaluator import EvaluationResult
@@ -115,7 +116,14 @@ class Archive:
         self.engine = create_engine(url)
         if self.engine.dialect.name == "sqlite":
             _tune_sqlite(self.engine)
-        Base.metadata.create_all(self.engine)
+        for attempt in range(5):
+            try:
+                Base.metadata.create_all(self.engine)
+                break
+            except DBAPIError:  # another process created a table between our check and our CREATE
+                if attempt == 4:
+                    raise
+                time.sleep(0.05)
         self._session = sessionmaker(self.engine, expire_on_commit=False)
 
     def close(self) -> None:

@@ -76,3 +76,17 @@ def test_migrations_are_kept_in_order(archive):
     archive.commit_iteration(run_id, 1, [new_program("a"), new_program("b")], 2)
     archive.commit_iteration(run_id, 5, [], 0, migrations=[(2, 1), (1, 0)])
     assert archive.migrations(run_id) == [(2, 1), (1, 0)]
+
+
+def test_processes_opening_a_new_archive_at_once_do_not_trip_over_table_creation(tmp_path):
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(4) as pool:
+        assert pool.map(_open_archive, [str(tmp_path)] * 8) == [True] * 8
+
+
+def _open_archive(folder: str) -> bool:
+    archive = Archive(sqlite_url(folder))
+    archive.close()
+    return True

@@ -87,7 +87,7 @@ def start_run_and_wait(run_dir: Path, iteration: int) -> tuple[subprocess.Popen,
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.2)
-        if (run_dir / "archive.db").exists():
+        if (run_dir / "run.toml").exists():  # written once the run's row is committed
             archive = archive or Archive(sqlite_url(run_dir))
             if archive.run(1).iteration >= iteration:
                 return process, archive
