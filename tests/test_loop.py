@@ -60,23 +60,22 @@ def problem(tmp_path):
     return problem
 
 
-def test_hostile_candidates_are_recorded_as_failed_with_reasons_and_the_run_goes_on(problem, tmp_path):
-    config = RunConfig(iterations=1, batch_size=1, islands=1, workers=2, mutators={"scripted": 1.0})
-    pool = LocalPool(problem.spec.runner, problem.spec.entry_point, 0.5, 2)
-    archive = Archive(sqlite_url(tmp_path))
-    run_id = archive.create_run("tardiness", config.to_dict(), 0)
+def run_loop(problem, config: RunConfig, mutator, run_dir):
+    """Run the loop with one mutator on a pool of the config's size; (outcome, archive, run id)."""
+    pool = LocalPool(problem.spec.runner, problem.spec.entry_point, problem.spec.seconds_per_instance, config.workers)
+    archive = Archive(sqlite_url(run_dir))
+    run_id = archive.create_run(problem.name, config.to_dict(), config.seed)
     try:
-        outcome = Loop(
-            config,
-            Evaluator(problem, pool),
-            archive,
-            run_id,
-            {"scripted": ScriptedMutator()},
-            tmp_path,
-            report=lambda _: None,
-        ).run()
+        evaluator = Evaluator(problem, pool)
+        outcome = Loop(config, evaluator, archive, run_id, {mutator.name: mutator}, run_dir, lambda _: None).run()
     finally:
         pool.close()
+    return outcome, archive, run_id
+
+
+def test_hostile_candidates_are_recorded_as_failed_with_reasons_and_the_run_goes_on(problem, tmp_path):
+    config = RunConfig(iterations=1, batch_size=1, islands=1, workers=2, mutators={"scripted": 1.0})
+    outcome, archive, run_id = run_loop(problem, config, ScriptedMutator(), tmp_path)
     assert outcome.status == "finished"
     by_note = {p.note: p for p in archive.programs(run_id)}
     assert by_note["loops forever"].status == "timeout"
@@ -104,21 +103,7 @@ def test_a_child_that_edits_outside_its_block_is_rejected_before_running(problem
             return [Candidate(context.parent.code + "\nimport os\n", "edits-driver", (context.parent.id,))]
 
     config = RunConfig(iterations=1, batch_size=1, islands=1, workers=1, mutators={"edits-driver": 1.0})
-    pool = LocalPool(problem.spec.runner, problem.spec.entry_point, 0.5, 1)
-    archive = Archive(sqlite_url(tmp_path))
-    run_id = archive.create_run("tardiness", config.to_dict(), 0)
-    try:
-        Loop(
-            config,
-            Evaluator(problem, pool),
-            archive,
-            run_id,
-            {"edits-driver": EditsDriver()},
-            tmp_path,
-            report=lambda _: None,
-        ).run()
-    finally:
-        pool.close()
+    _, archive, run_id = run_loop(problem, config, EditsDriver(), tmp_path)
     child = archive.programs(run_id)[-1]
     assert child.status == "invalid" and list(child.evaluations) == ["static"]
 
@@ -143,21 +128,7 @@ def test_long_runs_with_pruned_islands_never_migrate_a_program_twice(tmp_path):
         workers=2,
         mutators={"genetic": 1.0},
     )
-    pool = LocalPool(problem.spec.runner, problem.spec.entry_point, 2.0, 2)
-    archive = Archive(sqlite_url(tmp_path))
-    run_id = archive.create_run("tardiness", config.to_dict(), 0)
-    try:
-        outcome = Loop(
-            config,
-            Evaluator(problem, pool),
-            archive,
-            run_id,
-            {"genetic": GeneticMutator()},
-            tmp_path,
-            report=lambda _: None,
-        ).run()
-    finally:
-        pool.close()
+    outcome, archive, run_id = run_loop(problem, config, GeneticMutator(), tmp_path)
     assert outcome.status == "finished"
     moves = archive.migrations(run_id)
     assert moves and len(moves) == len(set(moves))
@@ -168,23 +139,8 @@ def test_long_runs_with_pruned_islands_never_migrate_a_program_twice(tmp_path):
 def run_with(config: RunConfig, tmp_path, before=lambda run_dir: None):
     from evolve.mutators.genetic import GeneticMutator
 
-    problem = registry.load("tardiness")
-    pool = LocalPool(problem.spec.runner, problem.spec.entry_point, 2.0, 2)
-    archive = Archive(sqlite_url(tmp_path))
-    run_id = archive.create_run("tardiness", config.to_dict(), 0)
     before(tmp_path)
-    try:
-        outcome = Loop(
-            config,
-            Evaluator(problem, pool),
-            archive,
-            run_id,
-            {"genetic": GeneticMutator()},
-            tmp_path,
-            report=lambda _: None,
-        ).run()
-    finally:
-        pool.close()
+    outcome, archive, run_id = run_loop(registry.load("tardiness"), config, GeneticMutator(), tmp_path)
     return outcome, archive.run(run_id)
 
 
