@@ -314,7 +314,9 @@ def _record(program_id: int, run_id: int, iteration: int, new: NewProgram) -> Pr
 
 
 def _view(program: ProgramRecord) -> ProgramView:
-    return ProgramView(program.id, program.code, program.metrics("train") or {})
+    last = program.evaluations.get("train") or next(reversed(program.evaluations.values()), None)
+    groups = last.groups if last is not None and last.ok else {}
+    return ProgramView(program.id, program.code, program.metrics("train") or {}, groups, last.feedback if last else "")
 
 
 def _block_problem(parent_code: str, child_code: str) -> str | None:

@@ -37,11 +37,15 @@ class ProgramView:
         id: archive id.
         code: full program text.
         metrics: train metrics (objective name -> value); empty if it failed.
+        groups: the same metrics per instance class on train (class -> metrics).
+        feedback: the verifier's text for its last evaluation (a failure reason, or a summary).
     """
 
     id: int
     code: str
     metrics: dict[str, float]
+    groups: dict[str, dict[str, float]] = field(default_factory=dict)
+    feedback: str = ""
 
 
 # Scores full program texts on the train split by the primary objective, oriented so that lower is better;
