@@ -6,6 +6,7 @@ nothing lost and nothing added twice (a program's code hash is unique within its
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import sessionmaker
 
 from evaluators.evaluator import EvaluationResult
-from evolve.models import Base, Evaluation, Migration, Program, Run
+from evolve.models import Base, Evaluation, LLMCall, Migration, Program, Run
 
 DB_FILENAME = "archive.db"
 
@@ -77,6 +78,29 @@ class RunRecord:
     iteration: int
     evaluations: int
     wall_seconds: float
+    dollars: float = 0.0
+    tokens: int = 0
+
+
+@dataclass(frozen=True)
+class NewLLMCall:
+    """One model call to store; ``child`` is the index, in the same commit, of the program it produced."""
+
+    model: str
+    request_hash: str
+    messages: tuple[tuple[str, str], ...]
+    temperature: float
+    response: str
+    status: str
+    detail: str
+    parent_id: int
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    dollars: float = 0.0
+    latency_seconds: float = 0.0
+    attempts: int = 1
+    cached: bool = False
+    child: int | None = None
 
 
 @dataclass(frozen=True)
@@ -157,6 +181,7 @@ class Archive:
         evaluations_spent: int,
         migrations: Iterable[tuple[int, int]] = (),
         wall_seconds: float | None = None,
+        llm_calls: Iterable[NewLLMCall] = (),
     ) -> list[int | None]:
         """Store one iteration atomically; returns the new ids (None for a code hash already stored)."""
         ids: list[int | None] = []
@@ -186,6 +211,11 @@ class Archive:
             for program_id, island in migrations:
                 session.add(Migration(run_id=run_id, program_id=program_id, island=island, iteration=iteration))
             run = session.get_one(Run, run_id)
+            for call in llm_calls:
+                child_id = ids[call.child] if call.child is not None else None
+                session.add(_llm_call_row(run_id, iteration, call, child_id))
+                run.dollars += call.dollars
+                run.tokens += call.prompt_tokens + call.completion_tokens
             run.iteration = iteration
             run.evaluations += evaluations_spent
             if wall_seconds is not None:
@@ -213,6 +243,17 @@ class Archive:
             row = session.get(Program, program_id)
             return _program_record(row) if row is not None and row.run_id == run_id else None
 
+    def llm_calls(self, run_id: int) -> list[LLMCall]:
+        """Every model call of the run, oldest first (detached rows)."""
+        with self._session() as session:
+            return list(session.scalars(select(LLMCall).where(LLMCall.run_id == run_id).order_by(LLMCall.id)))
+
+    def answered_call(self, request_hash: str) -> LLMCall | None:
+        """The first stored call with this request hash that got an answer, from any run (the replay cache)."""
+        with self._session() as session:
+            query = select(LLMCall).where(LLMCall.request_hash == request_hash, LLMCall.response != "")
+            return session.scalars(query.order_by(LLMCall.id).limit(1)).first()
+
     def migrations(self, run_id: int) -> list[tuple[int, int]]:
         """(program id, island) of every migration of the run, oldest first."""
         with self._session() as session:
@@ -220,6 +261,28 @@ class Archive:
                 select(Migration.program_id, Migration.island).where(Migration.run_id == run_id).order_by(Migration.id)
             )
             return [(p, i) for p, i in rows]
+
+
+def _llm_call_row(run_id: int, iteration: int, call: NewLLMCall, program_id: int | None) -> LLMCall:
+    return LLMCall(
+        run_id=run_id,
+        program_id=program_id,
+        parent_id=call.parent_id,
+        iteration=iteration,
+        model=call.model,
+        request_hash=call.request_hash,
+        prompt=json.dumps([list(m) for m in call.messages]),
+        temperature=call.temperature,
+        response=call.response,
+        status=call.status,
+        detail=call.detail,
+        attempts=call.attempts,
+        prompt_tokens=call.prompt_tokens,
+        completion_tokens=call.completion_tokens,
+        dollars=call.dollars,
+        latency_seconds=call.latency_seconds,
+        cached=call.cached,
+    )
 
 
 def _evaluation_row(result: EvaluationResult) -> Evaluation:
@@ -236,7 +299,16 @@ def _evaluation_row(result: EvaluationResult) -> Evaluation:
 
 def _run_record(run: Run) -> RunRecord:
     return RunRecord(
-        run.id, run.problem, run.config, run.seed, run.status, run.iteration, run.evaluations, run.wall_seconds
+        run.id,
+        run.problem,
+        run.config,
+        run.seed,
+        run.status,
+        run.iteration,
+        run.evaluations,
+        run.wall_seconds,
+        run.dollars,
+        run.tokens,
     )
 
 

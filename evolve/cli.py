@@ -20,12 +20,14 @@ from evaluators.sandbox import SandboxLimits, SandboxUnavailable
 from evolve import display
 from evolve.archive import Archive, sqlite_url
 from evolve.config import ConfigError, RunConfig
+from evolve.ledger import LLMLedger
 from evolve.loop import Loop, SeedFailed, frontier_of
-from evolve.mutator import Mutator
+from evolve.mutators.registry import build_mutators, check_names
 from problems import registry
 from problems.base import Problem, ProblemError
 
 RUN_FILE = "run.toml"
+LLM_MUTATORS = {"llm": 0.8, "tune": 0.2}
 
 
 class UserError(Exception):
@@ -62,20 +64,6 @@ def _evaluator(problem: Problem, workers: int, unsafe: bool) -> Evaluator:
     return Evaluator(problem, pool)
 
 
-def _mutators(config: RunConfig) -> dict[str, Mutator]:
-    from evolve.mutators.genetic import GeneticMutator
-    from evolve.mutators.tune import TuneMutator
-
-    factories = {
-        "genetic": GeneticMutator,
-        "tune": lambda: TuneMutator(trials=config.tune_trials, batch=config.pool_size),
-    }
-    unknown = sorted(set(config.mutators) - set(factories))
-    if unknown:
-        raise UserError(f"unknown mutator(s): {', '.join(unknown)}", f"available: {', '.join(sorted(factories))}")
-    return {name: factories[name]() for name in config.mutators}
-
-
 def _open_run(run_dir: Path, db: str | None) -> tuple[Archive, int]:
     run_file = run_dir / RUN_FILE
     if not run_file.is_file():
@@ -92,15 +80,18 @@ def _run_loop(config: RunConfig, problem: Problem, archive: Archive, run_id: int
     try:
         print(f"preparing references of {problem.name} (computed once, then cached)", flush=True)
         evaluator.prepare(("smoke", "train", "test"))
-        loop = Loop(
-            config, evaluator, archive, run_id, _mutators(config), run_dir, report=lambda line: print(line, flush=True)
-        )
+        ledger = LLMLedger(config.max_usd, config.max_tokens)
+        mutators = build_mutators(config, problem.spec, ledger, archive)
+        report = lambda line: print(line, flush=True)  # noqa: E731
+        loop = Loop(config, evaluator, archive, run_id, mutators, run_dir, report, ledger)
         outcome = loop.run()
     except SeedFailed as exc:
         raise UserError(str(exc), "fix the seed program of the problem") from None
     finally:
         evaluator.pool.close()
-    print(f"\nrun {outcome.status}: {outcome.reason}. Frontier on train (test held out):")
+    run = archive.run(run_id)
+    spend = f" LLM spend ${run.dollars:.4f}, {run.tokens} tokens." if run.tokens else ""
+    print(f"\nrun {outcome.status}: {outcome.reason}.{spend} Frontier on train (test held out):")
     print(display.frontier_table(loop.frontier(), problem.objectives))
     seeds = [p for p in loop.programs.values() if p.mutator == "seed"]
     print("for comparison, the seed program:\n" + display.frontier_table(seeds, problem.objectives).split("\n", 2)[2])
@@ -124,16 +115,26 @@ def cmd_run(args: argparse.Namespace) -> int:
         k: getattr(args, k)
         for k in ("seed", "iterations", "max_evaluations", "max_wall_seconds", "workers", "islands", "batch_size")
     }
-    overrides["problem"] = args.problem
+    overrides.update(
+        problem=args.problem,
+        api_base=args.api_base,
+        max_usd=args.max_usd,
+        max_tokens=args.max_tokens,
+        prompts_dir=args.prompts and str(args.prompts),
+        models=args.model and tuple(args.model),
+    )
     if args.unsafe_no_sandbox:
         overrides["unsafe_no_sandbox"] = True
     try:
-        base = RunConfig.from_toml(args.config) if args.config else RunConfig()
+        base = _replayed_config(args.replay, args.problem) if args.replay else RunConfig()
+        base = RunConfig.from_toml(args.config) if args.config else base
+        if args.model and base.mutators == RunConfig().mutators:
+            base = base.replace(mutators=LLM_MUTATORS)  # models given: they write, tune polishes constants
         config = base.replace(**overrides)
+        check_names(config)
     except ConfigError as exc:
         raise UserError(f"invalid configuration: {exc}", "see `adrs run --help` and RunConfig's fields") from None
     problem = _problem(config.problem)
-    _mutators(config)
     run_dir = args.run_dir or Path("runs") / f"{problem.name}-{time.strftime('%Y%m%d-%H%M%S')}-s{config.seed}"
     if (run_dir / RUN_FILE).exists():
         raise UserError(f"{run_dir} already holds a run", f"use `adrs resume {run_dir}` or another --run-dir")
@@ -144,6 +145,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     (run_dir / RUN_FILE).write_text(f'problem = "{problem.name}"\nrun_id = {run_id}\n{db_line}')
     print(f"run {run_id} of {problem.name} in {run_dir} (seed {config.seed}, {config.pool_size} workers)")
     return _run_loop(config, problem, archive, run_id, run_dir)
+
+
+def _replayed_config(run_dir: Path, problem: str) -> RunConfig:
+    archive, run_id = _open_run(run_dir, None)
+    recorded = RunConfig.from_dict(archive.run(run_id).config)
+    if recorded.problem != problem:
+        raise UserError(f"{run_dir} is a run of {recorded.problem}, not {problem}", f"adrs run {recorded.problem} ...")
+    return recorded.replace(replay=str(run_dir.resolve()))
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
@@ -257,6 +266,16 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         run.add_argument(f"--{flag}", type=kind)
     run.add_argument("--unsafe-no-sandbox", action="store_true", help="run candidates without namespaces")
+    run.add_argument("--model", action="append", help="litellm model for the llm mutator, NAME[@WEIGHT]; repeatable")
+    run.add_argument("--api-base", help="server URL for the models (e.g. a local vLLM or ollama server)")
+    run.add_argument("--max-usd", type=float, help="stop once model calls cost this many dollars")
+    run.add_argument("--max-tokens", type=int, help="stop once model calls used this many tokens")
+    run.add_argument("--prompts", type=Path, help="folder of prompt templates overriding evolve/prompts")
+    run.add_argument(
+        "--replay",
+        type=Path,
+        help="re-run RUN_DIR's configuration answering every model call from its archive, with no network",
+    )
     run.set_defaults(handler=cmd_run)
 
     resume = commands.add_parser("resume", help="continue a stopped or killed run")

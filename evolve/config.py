@@ -38,6 +38,15 @@ class RunConfig:
         mutators: mutator name -> weight of being chosen for a proposal.
         tune_trials: Optuna trials per ``tune`` proposal.
         unsafe_no_sandbox: run candidates without namespaces; only where bubblewrap cannot work.
+        models: litellm model strings for the ``llm`` mutator, each optionally ``@WEIGHT``.
+        api_base: URL of an OpenAI-compatible or other server litellm should talk to (local models).
+        max_usd: stop once model calls cost this many dollars (overshoot: one call at most); 0 = no limit.
+        max_tokens: the same for prompt plus completion tokens; 0 = no limit.
+        prices: model -> [dollars per input token, dollars per output token], for models litellm cannot price.
+        prompts_dir: a folder of prompt templates overriding the defaults of ``evolve/prompts``.
+        llm_timeout_seconds: time limit of one model call.
+        rewrite_share: share of ``llm`` proposals asking for whole EVOLVE-BLOCKs instead of edits.
+        replay: run directory whose stored replies answer every model call, with no network.
     """
 
     problem: str = "tardiness"
@@ -55,6 +64,15 @@ class RunConfig:
     mutators: dict[str, float] = field(default_factory=lambda: {"genetic": 0.75, "tune": 0.25})
     tune_trials: int = 12
     unsafe_no_sandbox: bool = False
+    models: tuple[str, ...] = ()
+    api_base: str = ""
+    max_usd: float = 0.0
+    max_tokens: int = 0
+    prices: dict[str, list[float]] = field(default_factory=dict)
+    prompts_dir: str = ""
+    llm_timeout_seconds: float = 120.0
+    rewrite_share: float = 0.2
+    replay: str = ""
 
     def __post_init__(self) -> None:
         positive = ("iterations", "islands", "population_size", "migration_interval", "tune_trials")
@@ -66,6 +84,14 @@ class RunConfig:
                 raise ConfigError(f"{name} must not be negative, got {getattr(self, name)}")
         if not self.mutators or any(w < 0 for w in self.mutators.values()) or sum(self.mutators.values()) <= 0:
             raise ConfigError("mutators needs at least one positive weight, e.g. {genetic = 1.0}")
+        object.__setattr__(self, "models", tuple(self.models))  # TOML and JSON give lists
+        if "llm" in self.mutators and not self.models:
+            raise ConfigError("the llm mutator needs at least one model, e.g. --model openai/gpt-4o-mini")
+        for model, price in self.prices.items():
+            if len(price) != 2 or any(not isinstance(p, (int, float)) or p < 0 for p in price):
+                raise ConfigError(f"prices[{model!r}] must be [input, output] dollars per token, got {price!r}")
+        if not 0 <= self.rewrite_share <= 1:
+            raise ConfigError(f"rewrite_share must lie in [0, 1], got {self.rewrite_share}")
 
     @property
     def pool_size(self) -> int:

@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from evaluators.evaluator import EvaluationResult, Evaluator
-from evolve import code_blocks
-from evolve.archive import Archive, EvaluationRecord, NewProgram, ProgramRecord
+from evolve import code_blocks, records
+from evolve.archive import Archive, NewLLMCall, NewProgram, ProgramRecord
 from evolve.config import RunConfig
 from evolve.island import Island, Member
-from evolve.mutator import Candidate, MutationContext, Mutator, ProgramView
+from evolve.ledger import LLMLedger
+from evolve.mutator import Candidate, MutationContext, Mutator
 from evolve.pareto import pareto_front
 from problems.base import Objective
 
@@ -62,9 +63,14 @@ class Loop:
         mutators: dict[str, Mutator],
         run_dir: Path,
         report: Callable[[str], None] = print,
+        ledger: LLMLedger | None = None,
+        replayed: Sequence[ProgramRecord] = (),
     ):
         self.config, self.evaluator, self.archive, self.run_id = config, evaluator, archive, run_id
-        self.mutators, self.run_dir, self.report = mutators, Path(run_dir), report
+        self.mutators, self.run_dir, self.report, self.ledger = mutators, Path(run_dir), report, ledger
+        # A replay takes the recorded evaluation of every program it meets again, so that measured times, and
+        # with them every selection and every prompt, are the recorded ones.
+        self.replayed = {p.code_hash: p for p in replayed}
         self.objectives = evaluator.problem.objectives
         self.islands = [Island(i, config.population_size) for i in range(config.islands)]
         self.programs: dict[int, ProgramRecord] = {}
@@ -73,6 +79,8 @@ class Loop:
         self._interrupted = False
         run = archive.run(run_id)
         self.iteration, self.evaluations, self._wall_before = run.iteration, run.evaluations, run.wall_seconds
+        if ledger is not None:
+            ledger.dollars, ledger.tokens = run.dollars, run.tokens
         self._started = time.monotonic()
         self._restore()
 
@@ -132,13 +140,13 @@ class Loop:
 
     def _add_seed(self) -> None:
         code = self.evaluator.problem.seed_program().read_text()
-        results = self.evaluator.cascade_many([code], CASCADE)[0]
+        [results] = self._cascade([code])
         if not results[-1].ok or len(results) < len(CASCADE):
             raise SeedFailed(f"the seed program fails on {results[-1].split}: {results[-1].feedback}")
         seed = NewProgram(code, code_blocks.normalized_hash(code), (), 0, 0, "seed", "initial program", results)
         self.evaluations += len(results)
         [seed_id] = self.archive.commit_iteration(self.run_id, 0, [seed], len(results))
-        self._remember(_record(seed_id, self.run_id, 0, seed))
+        self._remember(records.program_record(seed_id, self.run_id, 0, seed))
 
     def _stop_reason(self) -> LoopOutcome | None:
         config = self.config
@@ -147,6 +155,8 @@ class Loop:
             return LoopOutcome("stopped", "interrupted")
         if (self.run_dir / STOP_FILE).exists():
             return LoopOutcome("stopped", f"stop file {self.run_dir / STOP_FILE} found")
+        if self.ledger is not None and (spent := self.ledger.exhausted()):
+            return LoopOutcome("budget", spent)
         if self.iteration >= config.iterations:
             return LoopOutcome("finished", f"{config.iterations} iterations done")
         if config.max_evaluations and self.evaluations >= config.max_evaluations:
@@ -159,7 +169,7 @@ class Loop:
         while (outcome := self._stop_reason()) is None:
             self.iteration += 1
             spent_before = self.evaluations
-            candidates = self._propose()
+            candidates, calls = self._propose()
             new_programs = self._evaluate(candidates)
             migrations = self._migrations() if self.iteration % self.config.migration_interval == 0 else []
             ids = self.archive.commit_iteration(
@@ -169,10 +179,11 @@ class Loop:
                 self.evaluations - spent_before,
                 migrations,
                 self.wall_seconds(),
+                calls,
             )
             for program_id, new in zip(ids, new_programs):
                 if program_id is not None:
-                    self._remember(_record(program_id, self.run_id, self.iteration, new))
+                    self._remember(records.program_record(program_id, self.run_id, self.iteration, new))
             for program_id, island in migrations:
                 self._place(self.programs[program_id], island)
             self._progress(new_programs)
@@ -181,9 +192,11 @@ class Loop:
     def _rng(self, slot: int) -> random.Random:
         return random.Random(f"{self.config.seed}:{self.iteration}:{slot}")
 
-    def _propose(self) -> list[tuple[Candidate, int]]:
-        """(candidate, island) pairs for this iteration, deduplicated against the archive and each other."""
+    def _propose(self) -> tuple[list[tuple[Candidate, int]], list[NewLLMCall]]:
+        """(candidate, island) pairs for this iteration, deduplicated against the archive and each other, and
+        the model calls made for them (each applied call pointing at the proposal it made)."""
         proposals: list[tuple[Candidate, int]] = []
+        calls: list[NewLLMCall] = []
         seen = set(self.known_hashes)
         names, weights = zip(*sorted(self.config.mutators.items()))
         frontier = self.frontier()
@@ -197,19 +210,23 @@ class Loop:
             inspirations = rng.sample(others, min(self.config.inspirations, len(others)))
             mutator = self.mutators[rng.choices(names, weights)[0]]
             context = MutationContext(
-                _view(parent),
-                [_view(p) for p in inspirations],
+                records.view(parent),
+                [records.view(p) for p in inspirations],
                 self.objectives,
                 rng,
                 self._score,
                 self.evaluator.problem.spec.description,
             )
+            kept = None
             for candidate in mutator.propose(context):
                 digest = code_blocks.normalized_hash(candidate.code)
                 if digest not in seen:
                     seen.add(digest)
                     proposals.append((candidate, island.index))
-        return proposals
+                    kept = len(proposals) - 1
+            if self.ledger is not None:
+                calls += [records.stored_call(c, kept if c.status == "applied" else None) for c in self.ledger.take()]
+        return proposals, calls
 
     def _score(self, codes: Sequence[str]) -> list[float | None]:
         """The tuning seam: primary objective on train, lower is better."""
@@ -228,7 +245,7 @@ class Loop:
                 histories[index] = [EvaluationResult("static", "invalid", feedback=reason)]
             else:
                 runnable.append(index)
-        evaluated = self.evaluator.cascade_many([proposals[i][0].code for i in runnable], CASCADE)
+        evaluated = self._cascade([proposals[i][0].code for i in runnable])
         for index, history in zip(runnable, evaluated):
             histories[index] = history
             self.evaluations += len(history)
@@ -260,13 +277,33 @@ class Loop:
             ]
         return moves
 
+    def _cascade(self, codes: Sequence[str]) -> list[list[EvaluationResult]]:
+        return self._recorded_or_run(codes, CASCADE)
+
+    def _recorded_or_run(self, codes: Sequence[str], splits: Sequence[str]) -> list[list[EvaluationResult]]:
+        """Each program's results on ``splits`` (stopping at a failure): recorded ones in a replay, else run."""
+        histories: list[list[EvaluationResult] | None] = []
+        for code in codes:
+            old = self.replayed.get(code_blocks.normalized_hash(code))
+            recorded = [e for s, e in (old.evaluations.items() if old else ()) if s in splits or s == "static"]
+            histories.append([records.evaluation_result(e) for e in recorded] if recorded else None)
+        fresh = [i for i, h in enumerate(histories) if h is None]
+        if fresh:
+            if splits == ("test",):
+                ran = [[r] for r in self.evaluator.evaluate_many([codes[i] for i in fresh], "test")]
+            else:
+                ran = self.evaluator.cascade_many([codes[i] for i in fresh], splits)
+            for index, history in zip(fresh, ran):
+                histories[index] = history
+        return histories  # type: ignore[return-value]
+
     def _score_on_test(self, programs: Sequence[ProgramRecord]) -> None:
         """Score programs on the held-out test split (reported beside train, never used for selection)."""
         missing = [p for p in programs if "test" not in p.evaluations]
-        results = self.evaluator.evaluate_many([p.code for p in missing], "test") if missing else []
-        for program, result in zip(missing, results):
+        results = self._recorded_or_run([p.code for p in missing], ("test",)) if missing else []
+        for program, [result] in zip(missing, results):
             self.archive.add_evaluation(program.id, result)
-            evaluations = {**program.evaluations, "test": _evaluation_record(result)}
+            evaluations = {**program.evaluations, "test": records.evaluation_record(result)}
             self.programs[program.id] = dataclasses.replace(program, evaluations=evaluations)
         self._frontier = None
 
@@ -287,36 +324,6 @@ class Loop:
             f"{len(self.programs)} programs, {self.evaluations} evaluations, best {primary.name} "
             f"{best:.4g}{primary.unit}, frontier {len(self.frontier())}, {self.wall_seconds():.0f} s"
         )
-
-
-def _evaluation_record(result: EvaluationResult) -> EvaluationRecord:
-    return EvaluationRecord(
-        result.split, result.status, result.metrics, result.groups, result.per_instance, result.feedback, result.seconds
-    )
-
-
-def _record(program_id: int, run_id: int, iteration: int, new: NewProgram) -> ProgramRecord:
-    evaluations = {e.split: _evaluation_record(e) for e in new.evaluations}
-    return ProgramRecord(
-        program_id,
-        run_id,
-        new.code,
-        new.code_hash,
-        new.parent_ids,
-        new.island,
-        new.generation,
-        iteration,
-        new.mutator,
-        new.model,
-        new.note,
-        evaluations,
-    )
-
-
-def _view(program: ProgramRecord) -> ProgramView:
-    last = program.evaluations.get("train") or next(reversed(program.evaluations.values()), None)
-    groups = last.groups if last is not None and last.ok else {}
-    return ProgramView(program.id, program.code, program.metrics("train") or {}, groups, last.feedback if last else "")
 
 
 def _block_problem(parent_code: str, child_code: str) -> str | None:

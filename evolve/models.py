@@ -29,6 +29,8 @@ class Run(Base):
     iteration: Mapped[int] = mapped_column(Integer, default=0)  # last fully committed iteration
     evaluations: Mapped[int] = mapped_column(Integer, default=0)  # sandbox runs spent, tuning included
     wall_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    dollars: Mapped[float] = mapped_column(Float, default=0.0)  # LLM spend, replayed calls excluded
+    tokens: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 
@@ -87,11 +89,17 @@ class LLMCall(Base):
     __tablename__ = "llm_calls"
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
-    program_id: Mapped[int | None] = mapped_column(ForeignKey("programs.id"), nullable=True)
+    program_id: Mapped[int | None] = mapped_column(ForeignKey("programs.id"), nullable=True)  # the child made
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("programs.id"), nullable=True)
+    iteration: Mapped[int] = mapped_column(Integer, default=0)
     model: Mapped[str] = mapped_column(String(128))
     request_hash: Mapped[str] = mapped_column(String(64), index=True)
-    prompt: Mapped[str] = mapped_column(Text)
-    response: Mapped[str] = mapped_column(Text)
+    prompt: Mapped[str] = mapped_column(Text)  # JSON list of [role, content]
+    temperature: Mapped[float] = mapped_column(Float, default=0.0)
+    response: Mapped[str] = mapped_column(Text)  # empty when the call failed
+    status: Mapped[str] = mapped_column(String(16), default="applied")  # applied | edit_failed | call_failed
+    detail: Mapped[str] = mapped_column(Text, default="")  # the applied diff, or why it failed
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
     prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
     completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
     dollars: Mapped[float] = mapped_column(Float, default=0.0)

@@ -1,0 +1,77 @@
+"""What model calls cost: dollar and token budgets, and the calls waiting to be committed with their iteration."""
+
+from __future__ import annotations
+
+import threading
+
+from evolve.archive import Archive
+from evolve.llm_client import LLMReply
+from evolve.mutators.llm import CallRecord
+
+
+class LLMLedger:
+    """Counts spend as calls return, so a budget is never overshot by more than the call in flight.
+
+    Replayed (cached) replies count with their recorded cost, so a replay makes the same budget decisions as
+    the run it replays; the archive's ``cached`` flag tells what was really paid.
+
+    Args:
+        max_usd: stop asking models once this many dollars are spent; 0 = no limit.
+        max_tokens: the same for prompt plus completion tokens; 0 = no limit.
+        dollars: spend so far (a resumed run starts from its archived total).
+        tokens: tokens so far.
+    """
+
+    def __init__(self, max_usd: float = 0.0, max_tokens: int = 0, dollars: float = 0.0, tokens: int = 0):
+        self.max_usd, self.max_tokens = max_usd, max_tokens
+        self.dollars, self.tokens = dollars, tokens
+        self._pending: list[CallRecord] = []
+        self._lock = threading.Lock()
+
+    def exhausted(self) -> str | None:
+        """Why no further call may be made, or None."""
+        if self.max_usd and self.dollars >= self.max_usd:
+            return f"LLM budget of ${self.max_usd:g} spent (${self.dollars:.4f})"
+        if self.max_tokens and self.tokens >= self.max_tokens:
+            return f"LLM token budget of {self.max_tokens} spent ({self.tokens})"
+        return None
+
+    def allows_call(self) -> bool:
+        return self.exhausted() is None
+
+    def record(self, call: CallRecord) -> None:
+        with self._lock:
+            self._pending.append(call)
+            if call.reply is not None:
+                self.dollars += call.reply.dollars
+                self.tokens += call.reply.prompt_tokens + call.reply.completion_tokens
+
+    def take(self) -> list[CallRecord]:
+        """The calls recorded since the last take, oldest first."""
+        with self._lock:
+            taken, self._pending = self._pending, []
+        return taken
+
+
+class ArchiveCache:
+    """The replay cache: answers a request from any call with the same request hash stored in an archive."""
+
+    def __init__(self, archive: Archive):
+        self.archive = archive
+
+    def get(self, key: str) -> LLMReply | None:
+        row = self.archive.answered_call(key)
+        if row is None:
+            return None
+        return LLMReply(
+            row.response,
+            row.prompt_tokens,
+            row.completion_tokens,
+            row.dollars,
+            row.latency_seconds,
+            row.attempts,
+            cached=True,
+        )
+
+    def put(self, request, reply) -> None:
+        """Nothing to do: the loop stores every call with its iteration, and that row is the cache entry."""
