@@ -81,9 +81,13 @@ def _run_loop(config: RunConfig, problem: Problem, archive: Archive, run_id: int
         print(f"preparing references of {problem.name} (computed once, then cached)", flush=True)
         evaluator.prepare(("smoke", "train", "test"))
         ledger = LLMLedger(config.max_usd, config.max_tokens)
-        mutators = build_mutators(config, problem.spec, ledger, archive)
+        replies, replayed = archive, []
+        if config.replay:  # answers, and measured times, come from the replayed run
+            replies, replayed_id = _open_run(Path(config.replay), None)
+            replayed = replies.programs(replayed_id)
+        mutators = build_mutators(config, problem.spec, ledger, replies)
         report = lambda line: print(line, flush=True)  # noqa: E731
-        loop = Loop(config, evaluator, archive, run_id, mutators, run_dir, report, ledger)
+        loop = Loop(config, evaluator, archive, run_id, mutators, run_dir, report, ledger, replayed)
         outcome = loop.run()
     except SeedFailed as exc:
         raise UserError(str(exc), "fix the seed program of the problem") from None

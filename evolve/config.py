@@ -85,8 +85,6 @@ class RunConfig:
         if not self.mutators or any(w < 0 for w in self.mutators.values()) or sum(self.mutators.values()) <= 0:
             raise ConfigError("mutators needs at least one positive weight, e.g. {genetic = 1.0}")
         object.__setattr__(self, "models", tuple(self.models))  # TOML and JSON give lists
-        if "llm" in self.mutators and not self.models:
-            raise ConfigError("the llm mutator needs at least one model, e.g. --model openai/gpt-4o-mini")
         for model, price in self.prices.items():
             if len(price) != 2 or any(not isinstance(p, (int, float)) or p < 0 for p in price):
                 raise ConfigError(f"prices[{model!r}] must be [input, output] dollars per token, got {price!r}")

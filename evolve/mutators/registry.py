@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from evolve.archive import Archive, sqlite_url
+from evolve.archive import Archive
 from evolve.config import ConfigError, RunConfig
 from evolve.ledger import ArchiveCache, LLMLedger
 from evolve.mutator import Mutator
@@ -12,17 +12,19 @@ AVAILABLE = ("genetic", "llm", "tune")
 
 
 def check_names(config: RunConfig) -> None:
-    """ConfigError when the configuration names a mutator adrs does not have."""
+    """ConfigError when the configuration names a mutator adrs does not have, or one it cannot build."""
     unknown = sorted(set(config.mutators) - set(AVAILABLE))
     if unknown:
         raise ConfigError(f"unknown mutator(s): {', '.join(unknown)}; available: {', '.join(AVAILABLE)}")
+    if "llm" in config.mutators and not config.models:
+        raise ConfigError("the llm mutator needs at least one model, e.g. --model openai/gpt-4o-mini")
 
 
-def build_mutators(config: RunConfig, spec: ProblemSpec, ledger: LLMLedger, archive: Archive) -> dict[str, Mutator]:
+def build_mutators(config: RunConfig, spec: ProblemSpec, ledger: LLMLedger, replies: Archive) -> dict[str, Mutator]:
     """One mutator per name in ``config.mutators``; ConfigError for a name adrs does not have.
 
-    Model replies are cached in ``archive`` (a resumed run reuses them); a replay answers only from the
-    replayed run's archive and never touches the network.
+    Model replies are looked up in the archive ``replies`` first: the run's own (a resumed run reuses its
+    replies) or, in a replay, the replayed run's, and then nothing else is asked of the network.
     """
     check_names(config)
     mutators: dict[str, Mutator] = {}
@@ -35,11 +37,11 @@ def build_mutators(config: RunConfig, spec: ProblemSpec, ledger: LLMLedger, arch
 
         mutators["tune"] = TuneMutator(trials=config.tune_trials, batch=config.pool_size)
     if "llm" in config.mutators:
-        mutators["llm"] = _llm_mutator(config, spec, ledger, archive)
+        mutators["llm"] = _llm_mutator(config, spec, ledger, replies)
     return mutators
 
 
-def _llm_mutator(config: RunConfig, spec: ProblemSpec, ledger: LLMLedger, archive: Archive) -> Mutator:
+def _llm_mutator(config: RunConfig, spec: ProblemSpec, ledger: LLMLedger, replies: Archive) -> Mutator:
     import random
     from pathlib import Path
 
@@ -47,12 +49,11 @@ def _llm_mutator(config: RunConfig, spec: ProblemSpec, ledger: LLMLedger, archiv
     from evolve.mutators.llm import LLMMutator, ModelChoice
     from evolve.prompt import PromptTemplates
 
-    cache_archive = Archive(sqlite_url(Path(config.replay))) if config.replay else archive
     client = LLMClient(
         api_base=config.api_base or None,
         prices={model: Price(*price) for model, price in config.prices.items()},
         timeout_seconds=config.llm_timeout_seconds,
-        cache=ArchiveCache(cache_archive),
+        cache=ArchiveCache(replies),
         offline=bool(config.replay),
         rng=random.Random(config.seed),
     )
