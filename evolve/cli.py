@@ -115,6 +115,8 @@ def cmd_problems(_: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    if args.problem is None and args.replay is None:
+        raise UserError("which problem?", "adrs run PROBLEM (see `adrs problems`), or adrs run --replay RUN_DIR")
     overrides = {
         k: getattr(args, k)
         for k in ("seed", "iterations", "max_evaluations", "max_wall_seconds", "workers", "islands", "batch_size")
@@ -151,10 +153,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     return _run_loop(config, problem, archive, run_id, run_dir)
 
 
-def _replayed_config(run_dir: Path, problem: str) -> RunConfig:
+def _replayed_config(run_dir: Path, problem: str | None) -> RunConfig:
     archive, run_id = _open_run(run_dir, None)
     recorded = RunConfig.from_dict(archive.run(run_id).config)
-    if recorded.problem != problem:
+    if problem is not None and recorded.problem != problem:
         raise UserError(f"{run_dir} is a run of {recorded.problem}, not {problem}", f"adrs run {recorded.problem} ...")
     return recorded.replace(replay=str(run_dir.resolve()))
 
@@ -181,6 +183,7 @@ def cmd_frontier(args: argparse.Namespace) -> int:
     print(
         f"run {run_id} ({run.problem}, {run.status}): {len(programs)} programs ({failed} failed), "
         f"{run.iteration} iterations, {run.evaluations} evaluations, {run.wall_seconds:.0f} s"
+        + (f", LLM spend ${run.dollars:.4f} ({run.tokens} tokens)" if run.tokens else "")
     )
     print(display.frontier_table(front, problem.objectives))
     return 0
@@ -255,7 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("problems", help="list the problems").set_defaults(handler=cmd_problems)
 
     run = commands.add_parser("run", help="start an evolution run")
-    run.add_argument("problem")
+    run.add_argument("problem", nargs="?", help="the problem (not needed with --replay)")
     run.add_argument("--config", type=Path, help="TOML file with RunConfig fields (optionally under [run])")
     run.add_argument("--run-dir", type=Path, help="where the run writes (default: runs/PROBLEM-TIME-sSEED)")
     run.add_argument("--db", help="SQLAlchemy URL of the archive (default: SQLite in the run directory)")

@@ -123,10 +123,7 @@ def test_the_dollar_total_is_the_scripted_usage_times_the_configured_prices(scri
 
 
 def test_a_replay_with_the_server_gone_rebuilds_the_same_archive(scripted_run):
-    assert (
-        main(["run", "tardiness", "--replay", str(scripted_run / "run"), "--run-dir", str(scripted_run / "replay")])
-        == 0
-    )
+    assert main(["run", "--replay", str(scripted_run / "run"), "--run-dir", str(scripted_run / "replay")]) == 0
     original = Archive(sqlite_url(scripted_run / "run"))
     replayed = Archive(sqlite_url(scripted_run / "replay"))
 
@@ -140,6 +137,13 @@ def test_a_replay_with_the_server_gone_rebuilds_the_same_archive(scripted_run):
     assert [c.status for c in replayed.llm_calls(1)] == [c.status for c in original.llm_calls(1)]
     assert all(c.cached for c in replayed.llm_calls(1) if c.response)
     assert replayed.run(1).dollars == pytest.approx(original.run(1).dollars)
+
+
+def test_frontier_shows_the_spend_and_replay_refuses_another_problem(scripted_run, capsys):
+    assert main(["frontier", str(scripted_run / "run")]) == 0
+    assert "LLM spend $0.0" in capsys.readouterr().out
+    assert main(["run", "other", "--replay", str(scripted_run / "run")]) == 2
+    assert "is a run of tardiness, not other" in capsys.readouterr().err
 
 
 def test_the_dollar_budget_stops_the_run_with_at_most_one_call_of_overshoot(tmp_path):
