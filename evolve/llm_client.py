@@ -7,12 +7,11 @@ visible (and injectable in tests).
 
 Failures of kind ``rate_limit``, ``server`` and ``timeout`` are retried with jittered exponential backoff (or
 as long as a Retry-After header says); the others (``malformed``, ``empty``, ``auth``, ``bad_request``, ``other``)
-fail at once. ``_kind_of`` says which litellm exception becomes which kind.
+fail at once. ``llm_errors.kind_of`` says which litellm exception becomes which kind.
 """
 
 from __future__ import annotations
 
-import email.utils
 import hashlib
 import json
 import os
@@ -22,6 +21,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
+
+from evolve.llm_errors import kind_of, retry_after
 
 RETRYABLE_KINDS = frozenset({"rate_limit", "server", "timeout"})
 _DUMMY_API_KEY = "sk-adrs-local-no-key"  # local OpenAI-compatible servers want some key, and ignore it
@@ -195,11 +196,11 @@ class LLMClient:
             try:
                 response = litellm.completion(**self._arguments(litellm, request))
             except Exception as exc:  # every litellm failure is classified; none escapes unmapped
-                kind = _kind_of(litellm, exc)
+                kind = kind_of(litellm, exc)
                 if kind not in RETRYABLE_KINDS or attempt == self.max_attempts:
                     reason = f"{_describe(exc)} (attempt {attempt} of {self.max_attempts})"
                     raise LLMError(kind, reason, attempt) from exc
-                self.sleep(self._delay(attempt, _retry_after(exc)))
+                self.sleep(self._delay(attempt, retry_after(exc)))
                 continue
             reply = self._reply(litellm, request, response, time.perf_counter() - started, attempt)
             if self.cache is not None:
@@ -226,11 +227,11 @@ class LLMClient:
                 arguments["api_key"] = _DUMMY_API_KEY
         return arguments
 
-    def _delay(self, attempt: int, retry_after: float | None) -> float:
+    def _delay(self, attempt: int, wait_seconds: float | None) -> float:
         """Seconds to wait after failed attempt ``attempt`` (1-based)."""
-        if retry_after is not None:
+        if wait_seconds is not None:
             # The server's word, stretched a little so that parallel clients do not return in lockstep.
-            return min(self.backoff_max_seconds, retry_after * (1.0 + 0.1 * self.rng.random()))
+            return min(self.backoff_max_seconds, wait_seconds * (1.0 + 0.1 * self.rng.random()))
         exponential = min(self.backoff_max_seconds, self.backoff_seconds * 2 ** (attempt - 1))
         return exponential * (0.5 + self.rng.random())
 
@@ -285,88 +286,6 @@ def _key_missing(litellm: Any, model: str, api_base: str) -> bool:
     except Exception:
         return False  # a provider litellm cannot check; let it use whatever it finds
     return any("KEY" in name or "TOKEN" in name for name in missing)
-
-
-def _kind_of(litellm: Any, exc: BaseException) -> str:
-    """Our kind for a litellm exception, as observed against a real HTTP server (litellm 1.106, openai provider).
-
-    ``Timeout`` (also raised for 408 and 504) is checked first, since it subclasses ``APIConnectionError``.
-    ``RateLimitError`` (429) -> rate_limit; ``AuthenticationError`` (401), ``PermissionDeniedError`` -> auth;
-    ``BadRequestError`` (400, 422, context window, unsupported params), ``NotFoundError`` (404) -> bad_request;
-    ``ServiceUnavailableError`` (503), ``BadGatewayError`` (502), ``APIConnectionError`` -> server.
-    litellm raises ``InternalServerError`` alike for a 500, a refused connection and a 200 whose body is not
-    JSON, and a plain ``APIError`` for statuses it has no class for (403, 413, 529): there the cause chain
-    and the status code decide.
-    """
-    if isinstance(exc, litellm.Timeout):
-        return "timeout"
-    if isinstance(exc, litellm.RateLimitError):
-        return "rate_limit"
-    if isinstance(exc, (litellm.AuthenticationError, litellm.PermissionDeniedError)):
-        return "auth"
-    if isinstance(exc, (litellm.BadRequestError, litellm.NotFoundError, litellm.UnprocessableEntityError)):
-        return "bad_request"
-    if isinstance(exc, (litellm.ServiceUnavailableError, litellm.BadGatewayError, litellm.APIConnectionError)):
-        return "server"
-    if isinstance(exc, (litellm.InternalServerError, litellm.APIError)):
-        return "malformed" if _unparseable_body(exc) else _kind_of_status(getattr(exc, "status_code", None))
-    return "other"
-
-
-def _kind_of_status(code: object) -> str:
-    if not isinstance(code, int):
-        return "other"
-    if code in (401, 403):
-        return "auth"
-    if code == 429:
-        return "rate_limit"
-    if code == 408:
-        return "timeout"
-    if code >= 500:
-        return "server"
-    return "bad_request" if 400 <= code < 500 and code != 409 else "other"  # 409: a conflict, not our request
-
-
-def _unparseable_body(exc: BaseException) -> bool:
-    """True when the server sent no error status, yet litellm could not read its answer."""
-    import httpx
-    import openai
-
-    causes = _causes(exc)[1:]
-    if any(isinstance(c, (openai.APIStatusError, openai.APIConnectionError, httpx.TransportError)) for c in causes):
-        return False
-    return any(isinstance(c, ValueError) for c in causes) or "invalid response" in str(exc).lower()
-
-
-def _causes(exc: BaseException) -> list[BaseException]:
-    chain: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and len(chain) < 20 and current not in chain:
-        chain.append(current)
-        current = current.__cause__ or current.__context__
-    return chain
-
-
-def _retry_after(exc: BaseException) -> float | None:
-    """Seconds from a Retry-After (or retry-after-ms) header of the failed response, if it sent one."""
-    headers = getattr(exc, "litellm_response_headers", None)  # where litellm keeps the provider's headers
-    if headers is None:
-        headers = getattr(getattr(exc, "response", None), "headers", None)
-    if not headers:
-        return None
-    try:
-        milliseconds = headers.get("retry-after-ms")
-        if milliseconds is not None:
-            return max(0.0, float(milliseconds) / 1000)
-        value = headers.get("retry-after")
-        if value is None:
-            return None
-        try:
-            return max(0.0, float(value))
-        except ValueError:  # the HTTP-date form
-            return max(0.0, email.utils.parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError, AttributeError):
-        return None
 
 
 def _describe(exc: BaseException) -> str:
