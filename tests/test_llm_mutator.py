@@ -6,6 +6,7 @@ import random
 
 import pytest
 from fake_openai import FakeOpenAI, garbage, ok
+from tardiness_diffs import GOOD_DIFF, MISSING_DIFF, OUTSIDE_DIFF
 
 from evaluators.evaluator import Evaluator
 from evaluators.pool import LocalPool
@@ -15,25 +16,6 @@ from evolve.mutators.llm import LLMMutator, ModelChoice
 from problems import registry
 
 MODEL = "openai/scripted"
-GOOD_DIFF = """Use ATC's usual look-ahead and drop the due-date term.
-<<<<<<< SEARCH
-    look_ahead = 8.0
-    ratio_weight = 1.0
-    due_weight = 0.1
-=======
-    look_ahead = 2.0
-    ratio_weight = 1.0
-    due_weight = 0.0
->>>>>>> REPLACE
-"""
-MISSING_DIFF = GOOD_DIFF.replace("look_ahead = 8.0", "look_ahead = 7.0")
-OUTSIDE_DIFF = """Start earlier.
-<<<<<<< SEARCH
-    t = 0
-=======
-    t = 1
->>>>>>> REPLACE
-"""
 
 
 @pytest.fixture

@@ -4,33 +4,13 @@ from __future__ import annotations
 
 import pytest
 from fake_openai import FakeOpenAI, delay, empty, garbage, ok, status
+from tardiness_diffs import GOOD_DIFF, MISSING_DIFF, OUTSIDE_DIFF, SECOND_DIFF
 
 from evolve.archive import Archive, sqlite_url
 from evolve.cli import main
 
 MODEL = "openai/scripted"
 PRICE_IN, PRICE_OUT = 1e-6, 2e-6
-GOOD_DIFF = """Use ATC's usual look-ahead and drop the due-date term.
-<<<<<<< SEARCH
-    look_ahead = 8.0
-    ratio_weight = 1.0
-    due_weight = 0.1
-=======
-    look_ahead = 2.0
-    ratio_weight = 1.0
-    due_weight = 0.0
->>>>>>> REPLACE
-"""
-SECOND_DIFF = """Weigh the cost ratio a little more.
-<<<<<<< SEARCH
-    ratio_weight = 1.0
-=======
-    ratio_weight = 1.2
->>>>>>> REPLACE
-"""
-MISSING_DIFF = GOOD_DIFF.replace("look_ahead = 8.0", "look_ahead = 7.0")
-OUTSIDE_DIFF = "Start earlier.\n<<<<<<< SEARCH\n    t = 0\n=======\n    t = 1\n>>>>>>> REPLACE\n"
-
 # One proposal per iteration; a reply that cannot be applied gets one repair round.
 SCRIPT = [
     ok(GOOD_DIFF, prompt_tokens=1000, completion_tokens=100),  # 1: applied
