@@ -22,6 +22,8 @@ from evolve.archive import Archive, sqlite_url
 from evolve.config import ConfigError, RunConfig
 from evolve.ledger import LLMLedger
 from evolve.loop import Loop, SeedFailed, frontier_of
+from evolve.model_bandit import ModelBandit
+from evolve.mutators.llm import ModelChoice
 from evolve.mutators.registry import build_mutators, check_names
 from problems import registry
 from problems.base import Problem, ProblemError
@@ -80,7 +82,9 @@ def _run_loop(config: RunConfig, problem: Problem, archive: Archive, run_id: int
     try:
         print(f"preparing references of {problem.name} (computed once, then cached)", flush=True)
         evaluator.prepare(("smoke", "train", "test"))
-        ledger = LLMLedger(config.max_usd, config.max_tokens)
+        models = [ModelChoice.parse(m).name for m in config.models]
+        bandit = ModelBandit(models) if models and config.model_selection == "bandit" else None
+        ledger = LLMLedger(config.max_usd, config.max_tokens, bandit=bandit)
         replies, replayed = archive, []
         if config.replay:  # answers, and measured times, come from the replayed run
             replies, replayed_id = _open_run(Path(config.replay), None)
@@ -97,6 +101,10 @@ def _run_loop(config: RunConfig, problem: Problem, archive: Archive, run_id: int
     spend = f" LLM spend ${run.dollars:.4f}, {run.tokens} tokens." if run.tokens else ""
     print(f"\nrun {outcome.status}: {outcome.reason}.{spend} Frontier on train (test held out):")
     print(display.frontier_table(loop.frontier(), problem.objectives))
+    if bandit is not None:
+        rows = [(m, calls, hits, dollars, rate) for m, calls, hits, dollars, rate in bandit.summary()]
+        print("models (bandit on frontier improvement per dollar):")
+        print(display.table(["model", "calls", "frontier hits", "dollars", "hits per dollar"], rows))
     seeds = [p for p in loop.programs.values() if p.mutator == "seed"]
     print("for comparison, the seed program:\n" + display.frontier_table(seeds, problem.objectives).split("\n", 2)[2])
     print(f"\nrun directory: {run_dir}   (adrs show {run_dir} ID, adrs resume {run_dir})")

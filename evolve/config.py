@@ -47,6 +47,8 @@ class RunConfig:
         llm_timeout_seconds: time limit of one model call.
         rewrite_share: share of ``llm`` proposals asking for whole EVOLVE-BLOCKs instead of edits.
         replay: run directory whose stored replies answer every model call, with no network.
+        model_selection: ``bandit`` (Thompson sampling on frontier improvement per dollar) or ``weights``
+            (each model drawn by its ``@WEIGHT``).
     """
 
     problem: str = "tardiness"
@@ -73,6 +75,7 @@ class RunConfig:
     llm_timeout_seconds: float = 120.0
     rewrite_share: float = 0.2
     replay: str = ""
+    model_selection: str = "bandit"
 
     def __post_init__(self) -> None:
         positive = ("iterations", "islands", "population_size", "migration_interval", "tune_trials")
@@ -88,6 +91,8 @@ class RunConfig:
         for model, price in self.prices.items():
             if len(price) != 2 or any(not isinstance(p, (int, float)) or p < 0 for p in price):
                 raise ConfigError(f"prices[{model!r}] must be [input, output] dollars per token, got {price!r}")
+        if self.model_selection not in ("bandit", "weights"):
+            raise ConfigError(f"model_selection must be bandit or weights, got {self.model_selection!r}")
         if not 0 <= self.rewrite_share <= 1:
             raise ConfigError(f"rewrite_share must lie in [0, 1], got {self.rewrite_share}")
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import threading
 
-from evolve.archive import Archive
+from evolve.archive import Archive, NewLLMCall
 from evolve.llm_client import LLMReply
+from evolve.model_bandit import ModelBandit
 from evolve.mutators.llm import CallRecord
 
 
@@ -20,11 +21,20 @@ class LLMLedger:
         max_tokens: the same for prompt plus completion tokens; 0 = no limit.
         dollars: spend so far (a resumed run starts from its archived total).
         tokens: tokens so far.
+        bandit: chooses models by frontier improvement per dollar, when the run asks for it.
     """
 
-    def __init__(self, max_usd: float = 0.0, max_tokens: int = 0, dollars: float = 0.0, tokens: int = 0):
+    def __init__(
+        self,
+        max_usd: float = 0.0,
+        max_tokens: int = 0,
+        dollars: float = 0.0,
+        tokens: int = 0,
+        bandit: ModelBandit | None = None,
+    ):
         self.max_usd, self.max_tokens = max_usd, max_tokens
         self.dollars, self.tokens = dollars, tokens
+        self.bandit = bandit
         self._pending: list[CallRecord] = []
         self._lock = threading.Lock()
 
@@ -45,6 +55,14 @@ class LLMLedger:
             if call.reply is not None:
                 self.dollars += call.reply.dollars
                 self.tokens += call.reply.prompt_tokens + call.reply.completion_tokens
+
+    def settle(self, calls: list[NewLLMCall], program_ids: list[int | None], frontier: set[int]) -> None:
+        """Reward each call's model by whether its child joined the frontier, at the call's cost."""
+        if self.bandit is None:
+            return
+        for call in calls:
+            child = program_ids[call.child] if call.child is not None else None
+            self.bandit.update(call.model, child is not None and child in frontier, call.dollars)
 
     def take(self) -> list[CallRecord]:
         """The calls recorded since the last take, oldest first."""

@@ -184,6 +184,8 @@ class Loop:
             for program_id, new in zip(ids, new_programs):
                 if program_id is not None:
                     self._remember(records.program_record(program_id, self.run_id, self.iteration, new))
+            if self.ledger is not None:
+                self.ledger.settle(calls, ids, {p.id for p in self.frontier()})
             for program_id, island in migrations:
                 self._place(self.programs[program_id], island)
             self._progress(new_programs)

@@ -154,3 +154,15 @@ def test_the_dollar_budget_stops_the_run_with_at_most_one_call_of_overshoot(tmp_
     assert run.status == "budget"
     assert 0.0025 <= run.dollars <= 0.0025 + 1000 * PRICE_IN
     assert len(archive.llm_calls(1)) == 3
+
+
+def test_with_two_models_the_bandit_tries_both_and_the_summary_shows_them(tmp_path, capsys):
+    replies = [ok("No edit this time.", prompt_tokens=100, completion_tokens=10) for _ in range(4)]
+    with FakeOpenAI(*replies) as server:
+        config = write_config(tmp_path / "run.toml", iterations=2)
+        args = ["run", "tardiness", "--config", config, "--api-base", server.base_url, "--run-dir", str(tmp_path / "r")]
+        assert main([*args, "--model", "openai/first", "--model", "openai/second"]) == 0
+    out = capsys.readouterr().out
+    assert "models (bandit on frontier improvement per dollar)" in out
+    calls = Archive(sqlite_url(tmp_path / "r")).llm_calls(1)
+    assert [c.model for c in calls] == ["openai/first", "openai/first", "openai/second", "openai/second"]
