@@ -84,7 +84,7 @@ def _run_loop(config: RunConfig, problem: Problem, archive: Archive, run_id: int
         evaluator.prepare(("smoke", "train", "test"))
         models = [ModelChoice.parse(m).name for m in config.models]
         bandit = ModelBandit(models) if models and config.model_selection == "bandit" else None
-        ledger = LLMLedger(config.max_usd, config.max_tokens, bandit=bandit)
+        ledger = LLMLedger(config.max_usd, config.max_tokens, bandit=bandit, concurrency=config.llm_concurrency)
         replies, replayed = archive, []
         if config.replay:  # answers, and measured times, come from the replayed run
             replies, replayed_id = _open_run(Path(config.replay), None)
@@ -98,7 +98,12 @@ def _run_loop(config: RunConfig, problem: Problem, archive: Archive, run_id: int
     finally:
         evaluator.pool.close()
     run = archive.run(run_id)
-    spend = f" LLM spend ${run.dollars:.4f}, {run.tokens} tokens." if run.tokens else ""
+    spend = ""
+    if run.tokens:
+        spend = (
+            f" LLM spend ${run.dollars:.4f}, {run.tokens} tokens; model calls {ledger.call_seconds:.1f} s and "
+            f"evaluations {loop.evaluation_seconds:.1f} s within {loop.iteration_seconds:.1f} s of iterations."
+        )
     print(f"\nrun {outcome.status}: {outcome.reason}.{spend} Frontier on train (test held out):")
     print(display.frontier_table(loop.frontier(), problem.objectives))
     if bandit is not None:
@@ -134,6 +139,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         api_base=args.api_base,
         max_usd=args.max_usd,
         max_tokens=args.max_tokens,
+        llm_concurrency=args.llm_concurrency,
         prompts_dir=args.prompts and str(args.prompts),
         models=args.model and tuple(args.model),
     )
@@ -285,6 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--api-base", help="server URL for the models (e.g. a local vLLM or ollama server)")
     run.add_argument("--max-usd", type=float, help="stop once model calls cost this many dollars")
     run.add_argument("--max-tokens", type=int, help="stop once model calls used this many tokens")
+    run.add_argument("--llm-concurrency", type=int, help="model calls in flight at once (default 2)")
     run.add_argument("--prompts", type=Path, help="folder of prompt templates overriding evolve/prompts")
     run.add_argument(
         "--replay",

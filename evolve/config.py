@@ -47,6 +47,8 @@ class RunConfig:
         llm_timeout_seconds: time limit of one model call.
         rewrite_share: share of ``llm`` proposals asking for whole EVOLVE-BLOCKs instead of edits.
         replay: run directory whose stored replies answer every model call, with no network.
+        llm_concurrency: model calls in flight at once; slots of an iteration propose and evaluate in parallel,
+            so calls overlap evaluations.
         model_selection: ``bandit`` (Thompson sampling on frontier improvement per dollar) or ``weights``
             (each model drawn by its ``@WEIGHT``).
     """
@@ -76,9 +78,10 @@ class RunConfig:
     rewrite_share: float = 0.2
     replay: str = ""
     model_selection: str = "bandit"
+    llm_concurrency: int = 2
 
     def __post_init__(self) -> None:
-        positive = ("iterations", "islands", "population_size", "migration_interval", "tune_trials")
+        positive = ("iterations", "islands", "population_size", "migration_interval", "tune_trials", "llm_concurrency")
         for name in positive:
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 from evolve.archive import Archive, NewLLMCall
 from evolve.llm_client import LLMReply
@@ -11,10 +12,13 @@ from evolve.mutators.llm import CallRecord
 
 
 class LLMLedger:
-    """Counts spend as calls return, so a budget is never overshot by more than the call in flight.
+    """Counts spend as calls return, and gates calls so that budgets and concurrency hold.
 
-    Replayed (cached) replies count with their recorded cost, so a replay makes the same budget decisions as
-    the run it replays; the archive's ``cached`` flag tells what was really paid.
+    A call may start only while fewer than ``concurrency`` are in flight and the spend so far, plus the
+    costliest call seen so far for each call in flight, stays under the budget: a budget is overshot by about
+    one call at most, however many run at once. Replayed (cached) replies count with their recorded cost, so a
+    replay makes the same budget decisions as the run it replays; the archive's ``cached`` flag tells what was
+    really paid. Calls are kept per thread until the thread that made them takes them.
 
     Args:
         max_usd: stop asking models once this many dollars are spent; 0 = no limit.
@@ -22,6 +26,7 @@ class LLMLedger:
         dollars: spend so far (a resumed run starts from its archived total).
         tokens: tokens so far.
         bandit: chooses models by frontier improvement per dollar, when the run asks for it.
+        concurrency: model calls in flight at once.
     """
 
     def __init__(
@@ -31,11 +36,16 @@ class LLMLedger:
         dollars: float = 0.0,
         tokens: int = 0,
         bandit: ModelBandit | None = None,
+        concurrency: int = 1,
     ):
         self.max_usd, self.max_tokens = max_usd, max_tokens
         self.dollars, self.tokens = dollars, tokens
         self.bandit = bandit
-        self._pending: list[CallRecord] = []
+        self.call_seconds = 0.0  # summed time of calls, for the overlap report
+        self._slots = threading.Semaphore(max(1, concurrency))
+        self._in_flight: dict[int, float] = {}  # thread -> start time of its call
+        self._costliest = (0.0, 0)  # dollars and tokens of the costliest call so far
+        self._pending: dict[int, list[CallRecord]] = {}
         self._lock = threading.Lock()
 
     def exhausted(self) -> str | None:
@@ -47,14 +57,32 @@ class LLMLedger:
         return None
 
     def allows_call(self) -> bool:
-        return self.exhausted() is None
+        """Wait for a free call slot; True (the slot is held until ``record``) when the budget allows a call."""
+        self._slots.acquire()
+        with self._lock:
+            flying = len(self._in_flight)
+            dollars = self.dollars + flying * self._costliest[0]
+            tokens = self.tokens + flying * self._costliest[1]
+            if (self.max_usd and dollars >= self.max_usd) or (self.max_tokens and tokens >= self.max_tokens):
+                self._slots.release()
+                return False
+            self._in_flight[threading.get_ident()] = time.monotonic()
+            return True
 
     def record(self, call: CallRecord) -> None:
+        """The outcome of the call this thread was allowed to make."""
+        thread = threading.get_ident()
         with self._lock:
-            self._pending.append(call)
+            started = self._in_flight.pop(thread, None)
+            if started is not None:
+                self.call_seconds += time.monotonic() - started
+                self._slots.release()
+            self._pending.setdefault(thread, []).append(call)
             if call.reply is not None:
+                tokens = call.reply.prompt_tokens + call.reply.completion_tokens
                 self.dollars += call.reply.dollars
-                self.tokens += call.reply.prompt_tokens + call.reply.completion_tokens
+                self.tokens += tokens
+                self._costliest = (max(self._costliest[0], call.reply.dollars), max(self._costliest[1], tokens))
 
     def settle(self, calls: list[NewLLMCall], program_ids: list[int | None], frontier: set[int]) -> None:
         """Reward each call's model by whether its child joined the frontier, at the call's cost."""
@@ -65,10 +93,9 @@ class LLMLedger:
             self.bandit.update(call.model, child is not None and child in frontier, call.dollars)
 
     def take(self) -> list[CallRecord]:
-        """The calls recorded since the last take, oldest first."""
+        """The calls this thread recorded since it last took them, oldest first."""
         with self._lock:
-            taken, self._pending = self._pending, []
-        return taken
+            return self._pending.pop(threading.get_ident(), [])
 
 
 class ArchiveCache:

@@ -10,8 +10,10 @@ from __future__ import annotations
 import dataclasses
 import random
 import signal
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +24,7 @@ from evolve.config import RunConfig
 from evolve.island import Island, Member
 from evolve.ledger import LLMLedger
 from evolve.mutator import Candidate, MutationContext, Mutator
+from evolve.mutators.llm import CallRecord
 from evolve.pareto import pareto_front
 from problems.base import Objective
 
@@ -51,6 +54,15 @@ def frontier_of(programs: Iterable[ProgramRecord], objectives: Sequence[Objectiv
     return sorted((scored[i] for i in pareto_front(points)), key=lambda p: oriented(p.metrics("train"), objectives))
 
 
+@dataclass(frozen=True)
+class _SlotWork:
+    """What one slot of an iteration proposed, how each proposal fared, and the model calls it made."""
+
+    proposals: list[tuple[Candidate, int]]
+    histories: list[list[EvaluationResult]]
+    calls: list[CallRecord]
+
+
 class Loop:
     """Runs (or resumes) one run of the archive until its budget is spent or it is asked to stop."""
 
@@ -76,6 +88,12 @@ class Loop:
         self.programs: dict[int, ProgramRecord] = {}
         self.known_hashes: set[str] = set()
         self._frontier: list[ProgramRecord] | None = None
+        self._count_lock = threading.Lock()
+        self._slot_count = config.proposals_per_iteration
+        # Slots propose and evaluate at once: model calls of some overlap evaluations of others (the ledger
+        # bounds calls in flight, the pool bounds evaluations).
+        self._slots = ThreadPoolExecutor(max_workers=self._slot_count, thread_name_prefix="slot")
+        self.evaluation_seconds = self.iteration_seconds = 0.0
         self._interrupted = False
         run = archive.run(run_id)
         self.iteration, self.evaluations, self._wall_before = run.iteration, run.evaluations, run.wall_seconds
@@ -131,6 +149,7 @@ class Loop:
             return outcome
         finally:
             signal.signal(signal.SIGINT, previous)
+            self._slots.shutdown(wait=True)
 
     def _on_interrupt(self, *_: object) -> None:
         if self._interrupted:
@@ -169,8 +188,11 @@ class Loop:
         while (outcome := self._stop_reason()) is None:
             self.iteration += 1
             spent_before = self.evaluations
-            candidates, calls = self._propose()
-            new_programs = self._evaluate(candidates)
+            started = time.monotonic()
+            frontier = self.frontier()
+            works = list(self._slots.map(self._work, range(self._slot_count), [frontier] * self._slot_count))
+            new_programs, calls = self._merge(works)
+            self.iteration_seconds += time.monotonic() - started
             migrations = self._migrations() if self.iteration % self.config.migration_interval == 0 else []
             ids = self.archive.commit_iteration(
                 self.run_id,
@@ -194,77 +216,92 @@ class Loop:
     def _rng(self, slot: int) -> random.Random:
         return random.Random(f"{self.config.seed}:{self.iteration}:{slot}")
 
-    def _propose(self) -> tuple[list[tuple[Candidate, int]], list[NewLLMCall]]:
-        """(candidate, island) pairs for this iteration, deduplicated against the archive and each other, and
-        the model calls made for them (each applied call pointing at the proposal it made)."""
-        proposals: list[tuple[Candidate, int]] = []
-        calls: list[NewLLMCall] = []
-        seen = set(self.known_hashes)
+    def _work(self, slot: int, frontier: list[ProgramRecord]) -> _SlotWork:
+        """One slot of an iteration: choose a parent, propose, evaluate. Slots run in parallel threads and see
+        only the state at the start of the iteration, so the result does not depend on their timing."""
+        rng = self._rng(slot)
+        island = self.islands[(self.iteration * self._slot_count + slot) % len(self.islands)]
+        if not island.members:
+            return _SlotWork([], [], [])
+        parent = self.programs[island.select_parent(rng).program_id]
+        others = [p for p in frontier if p.id != parent.id]
+        inspirations = rng.sample(others, min(self.config.inspirations, len(others)))
         names, weights = zip(*sorted(self.config.mutators.items()))
-        frontier = self.frontier()
-        for slot in range(self.config.proposals_per_iteration):
-            rng = self._rng(slot)
-            island = self.islands[(self.iteration * self.config.proposals_per_iteration + slot) % len(self.islands)]
-            if not island.members:
-                continue
-            parent = self.programs[island.select_parent(rng).program_id]
-            others = [p for p in frontier if p.id != parent.id]
-            inspirations = rng.sample(others, min(self.config.inspirations, len(others)))
-            mutator = self.mutators[rng.choices(names, weights)[0]]
-            context = MutationContext(
-                records.view(parent),
-                [records.view(p) for p in inspirations],
-                self.objectives,
-                rng,
-                self._score,
-                self.evaluator.problem.spec.description,
-            )
-            kept = None
-            for candidate in mutator.propose(context):
+        mutator = self.mutators[rng.choices(names, weights)[0]]
+        context = MutationContext(
+            records.view(parent),
+            [records.view(p) for p in inspirations],
+            self.objectives,
+            rng,
+            self._score,
+            self.evaluator.problem.spec.description,
+        )
+        proposals = [
+            (candidate, island.index)
+            for candidate in mutator.propose(context)
+            if code_blocks.normalized_hash(candidate.code) not in self.known_hashes
+        ]
+        calls = self.ledger.take() if self.ledger is not None else []
+        started = time.monotonic()
+        histories = self._evaluate(proposals)
+        with self._count_lock:
+            self.evaluation_seconds += time.monotonic() - started
+        return _SlotWork(proposals, histories, calls)
+
+    def _merge(self, works: list[_SlotWork]) -> tuple[list[NewProgram], list[NewLLMCall]]:
+        """The slots' programs in slot order, each code once, and their model calls pointing at them."""
+        programs: list[NewProgram] = []
+        calls: list[NewLLMCall] = []
+        seen: set[str] = set()
+        for work in works:
+            kept: dict[int, int] = {}
+            for index, ((candidate, island), history) in enumerate(zip(work.proposals, work.histories)):
                 digest = code_blocks.normalized_hash(candidate.code)
-                if digest not in seen:
-                    seen.add(digest)
-                    proposals.append((candidate, island.index))
-                    kept = len(proposals) - 1
-            if self.ledger is not None:
-                calls += [records.stored_call(c, kept if c.status == "applied" else None) for c in self.ledger.take()]
-        return proposals, calls
+                if digest in seen:
+                    continue
+                seen.add(digest)
+                kept[index] = len(programs)
+                generation = self.programs[candidate.parent_ids[0]].generation + 1
+                programs.append(
+                    NewProgram(
+                        candidate.code,
+                        digest,
+                        candidate.parent_ids,
+                        island,
+                        generation,
+                        candidate.mutator,
+                        candidate.note,
+                        history,
+                        candidate.model,
+                    )
+                )
+            applied = next(iter(kept.values()), None)  # a model call makes at most one child
+            calls += [records.stored_call(c, applied if c.status == "applied" else None) for c in work.calls]
+        return programs, calls
 
     def _score(self, codes: Sequence[str]) -> list[float | None]:
         """The tuning seam: primary objective on train, lower is better."""
         results = self.evaluator.evaluate_many(codes, "train")
-        self.evaluations += len(codes)
+        with self._count_lock:
+            self.evaluations += len(codes)
         primary = self.objectives[0]
         return [primary.oriented(r.metrics[primary.name]) if r.ok else None for r in results]
 
-    def _evaluate(self, proposals: list[tuple[Candidate, int]]) -> list[NewProgram]:
+    def _evaluate(self, proposals: list[tuple[Candidate, int]]) -> list[list[EvaluationResult]]:
+        """Each proposal's cascade; a child that changed code outside its blocks is rejected before running."""
         histories: list[list[EvaluationResult]] = [[] for _ in proposals]
         runnable = []
         for index, (candidate, _) in enumerate(proposals):
-            parent = self.programs[candidate.parent_ids[0]]
-            reason = _block_problem(parent.code, candidate.code)
+            reason = _block_problem(self.programs[candidate.parent_ids[0]].code, candidate.code)
             if reason:
                 histories[index] = [EvaluationResult("static", "invalid", feedback=reason)]
             else:
                 runnable.append(index)
-        evaluated = self._cascade([proposals[i][0].code for i in runnable])
-        for index, history in zip(runnable, evaluated):
+        for index, history in zip(runnable, self._cascade([proposals[i][0].code for i in runnable])):
             histories[index] = history
-            self.evaluations += len(history)
-        return [
-            NewProgram(
-                c.code,
-                code_blocks.normalized_hash(c.code),
-                c.parent_ids,
-                island,
-                self.programs[c.parent_ids[0]].generation + 1,
-                c.mutator,
-                c.note,
-                history,
-                c.model,
-            )
-            for (c, island), history in zip(proposals, histories)
-        ]
+            with self._count_lock:
+                self.evaluations += len(history)
+        return histories
 
     def _migrations(self) -> list[tuple[int, int]]:
         moves = []

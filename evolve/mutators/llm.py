@@ -121,6 +121,9 @@ class LLMMutator:
             except LLMError as exc:
                 self.record(CallRecord(request, None, "call_failed", f"{exc.kind}: {exc}", parent.id))
                 return []
+            except Exception as exc:  # noqa: BLE001 - a provider fault must never end the run
+                self.record(CallRecord(request, None, "call_failed", f"other: {type(exc).__name__}: {exc}", parent.id))
+                return []
             try:
                 child = _apply(parent.code, reply.text, mode)
             except EditError as exc:
