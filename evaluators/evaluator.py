@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from evaluators import ast_guard
 from evaluators.pool import Job, LocalPool
 from evaluators.sandbox import SandboxResult
 from problems.base import Instance, InstanceRun, Problem, Verdict
@@ -48,7 +49,7 @@ def static_check(code: str, entry_point: str) -> str | None:
     if len(code.encode()) > MAX_CODE_BYTES:
         return f"the program is larger than {MAX_CODE_BYTES} bytes"
     try:
-        tree = ast.parse(code)
+        tree = ast_guard.parse(code)
     except SyntaxError as exc:
         return f"syntax error at line {exc.lineno}: {exc.msg}"
     except ValueError as exc:  # e.g. null bytes

@@ -13,6 +13,8 @@ import hashlib
 import io
 import textwrap
 
+from evaluators import ast_guard
+
 START = "# EVOLVE-BLOCK-START"
 END = "# EVOLVE-BLOCK-END"
 
@@ -99,7 +101,7 @@ def normalized_hash(code: str) -> str:
     A program that does not parse is hashed by its text with runs of whitespace collapsed.
     """
     try:
-        canonical = "ast:" + ast.dump(ast.parse(code))
+        canonical = "ast:" + ast.dump(ast_guard.parse(code))
     except (SyntaxError, ValueError):
         canonical = "text:" + " ".join(code.split())
     return hashlib.sha256(canonical.encode()).hexdigest()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import builtins
 
+from evaluators import ast_guard
 from evolve.code_blocks import dedented, source_lines
 
 _BUILTINS = frozenset(dir(builtins))
@@ -59,7 +60,7 @@ class BlockTree:
         """The analysed tree of a block's text, or None when the block does not parse on its own."""
         indent, source = dedented(block)
         try:
-            module = ast.parse(source)
+            module = ast_guard.parse(source)
         except (SyntaxError, ValueError):
             return None
         return cls(module, indent, source, outer, module_names)

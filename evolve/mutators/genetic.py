@@ -14,6 +14,7 @@ import copy
 import random
 from dataclasses import dataclass
 
+from evaluators import ast_guard
 from evolve.code_blocks import (
     BlockError,
     block_spans,
@@ -90,7 +91,7 @@ class GeneticMutator:
         parent, rng = context.parent, context.rng
         try:
             texts = blocks(parent.code)
-            program = ast.parse(parent.code)
+            program = ast_guard.parse(parent.code)
         except (BlockError, SyntaxError, ValueError):
             return []
         outers = [enclosing_function(program, first) for first, _ in block_spans(parent.code)]
@@ -139,7 +140,7 @@ class GeneticMutator:
 def _is_new_valid_child(parent_code: str, parent_hash: str, child: str) -> bool:
     """Whether the child parses, keeps the text outside its blocks, and is a different program."""
     try:
-        ast.parse(child)
+        ast_guard.parse(child)
     except (SyntaxError, ValueError):
         return False
     return check_intact(parent_code, child) is None and normalized_hash(child) != parent_hash
@@ -268,7 +269,7 @@ def _donor_tree(code: str, index: int) -> BlockTree | None:
     """The analysed block ``index`` of an inspiration program, or None when it has no such parseable block."""
     try:
         texts = blocks(code)
-        program = ast.parse(code)
+        program = ast_guard.parse(code)
         spans = block_spans(code)
     except (BlockError, SyntaxError, ValueError):
         return None

@@ -13,6 +13,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from evaluators import ast_guard
 from evolve.code_blocks import BlockError, block_spans, source_lines
 from evolve.mutator import Candidate, MutationContext
 
@@ -106,7 +107,7 @@ def _literals(code: str) -> list[_Literal]:
     """
     try:
         spans = block_spans(code)
-        tree = ast.parse(code)
+        tree = ast_guard.parse(code)
     except (BlockError, SyntaxError, ValueError):
         return []
     inside = {line for first, end in spans for line in range(first, end)}
