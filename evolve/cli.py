@@ -100,10 +100,7 @@ def _run_loop(config: RunConfig, problem: Problem, archive: Archive, run_id: int
     run = archive.run(run_id)
     spend = ""
     if run.tokens:
-        spend = (
-            f" LLM spend ${run.dollars:.4f}, {run.tokens} tokens; model calls {ledger.call_seconds:.1f} s and "
-            f"evaluations {loop.evaluation_seconds:.1f} s within {loop.iteration_seconds:.1f} s of iterations."
-        )
+        spend = f" LLM spend ${run.dollars:.4f}, {run.tokens} tokens; {loop.time_report()}."
     print(f"\nrun {outcome.status}: {outcome.reason}.{spend} Frontier on train (test held out):")
     print(display.frontier_table(loop.frontier(), problem.objectives))
     if bandit is not None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 from evolve.archive import Archive, NewLLMCall
 from evolve.llm_client import LLMReply
@@ -41,9 +40,8 @@ class LLMLedger:
         self.max_usd, self.max_tokens = max_usd, max_tokens
         self.dollars, self.tokens = dollars, tokens
         self.bandit = bandit
-        self.call_seconds = 0.0  # summed time of calls, for the overlap report
         self._slots = threading.Semaphore(max(1, concurrency))
-        self._in_flight: dict[int, float] = {}  # thread -> start time of its call
+        self._in_flight = 0
         self._costliest = (0.0, 0)  # dollars and tokens of the costliest call so far
         self._pending: dict[int, list[CallRecord]] = {}
         self._lock = threading.Lock()
@@ -60,22 +58,20 @@ class LLMLedger:
         """Wait for a free call slot; True (the slot is held until ``record``) when the budget allows a call."""
         self._slots.acquire()
         with self._lock:
-            flying = len(self._in_flight)
-            dollars = self.dollars + flying * self._costliest[0]
-            tokens = self.tokens + flying * self._costliest[1]
+            dollars = self.dollars + self._in_flight * self._costliest[0]
+            tokens = self.tokens + self._in_flight * self._costliest[1]
             if (self.max_usd and dollars >= self.max_usd) or (self.max_tokens and tokens >= self.max_tokens):
                 self._slots.release()
                 return False
-            self._in_flight[threading.get_ident()] = time.monotonic()
+            self._in_flight += 1
             return True
 
     def record(self, call: CallRecord) -> None:
         """The outcome of the call this thread was allowed to make."""
         thread = threading.get_ident()
         with self._lock:
-            started = self._in_flight.pop(thread, None)
-            if started is not None:
-                self.call_seconds += time.monotonic() - started
+            if self._in_flight > 0:  # every allowed call is recorded exactly once
+                self._in_flight -= 1
                 self._slots.release()
             self._pending.setdefault(thread, []).append(call)
             if call.reply is not None:

@@ -93,7 +93,7 @@ class Loop:
         # Slots propose and evaluate at once: model calls of some overlap evaluations of others (the ledger
         # bounds calls in flight, the pool bounds evaluations).
         self._slots = ThreadPoolExecutor(max_workers=self._slot_count, thread_name_prefix="slot")
-        self.evaluation_seconds = self.iteration_seconds = 0.0
+        self.propose_seconds = self.evaluation_seconds = self.iteration_seconds = 0.0
         self._interrupted = False
         run = archive.run(run_id)
         self.iteration, self.evaluations, self._wall_before = run.iteration, run.evaluations, run.wall_seconds
@@ -122,6 +122,16 @@ class Loop:
         metrics = program.metrics("train")
         if metrics is not None and island < len(self.islands):
             self.islands[island].add(Member(program.id, oriented(metrics, self.objectives)))
+
+    def time_report(self) -> str:
+        """Where the slots' time went: waiting on mutators (model calls) versus on evaluations."""
+        busy = self.propose_seconds + self.evaluation_seconds
+        if busy <= 0 or self.iteration_seconds <= 0:
+            return ""
+        return (
+            f"slots waited {self.propose_seconds / busy:.0%} of their time on proposals (model calls) and "
+            f"{self.evaluation_seconds / busy:.0%} on evaluations; {busy / self.iteration_seconds:.1f}x overlap"
+        )
 
     def wall_seconds(self) -> float:
         return self._wall_before + time.monotonic() - self._started
@@ -236,6 +246,7 @@ class Loop:
             self._score,
             self.evaluator.problem.spec.description,
         )
+        proposing = time.monotonic()
         proposals = [
             (candidate, island.index)
             for candidate in mutator.propose(context)
@@ -245,6 +256,7 @@ class Loop:
         started = time.monotonic()
         histories = self._evaluate(proposals)
         with self._count_lock:
+            self.propose_seconds += started - proposing
             self.evaluation_seconds += time.monotonic() - started
         return _SlotWork(proposals, histories, calls)
 

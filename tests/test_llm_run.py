@@ -164,5 +164,6 @@ def test_with_two_models_the_bandit_tries_both_and_the_summary_shows_them(tmp_pa
         assert main([*args, "--model", "openai/first", "--model", "openai/second"]) == 0
     out = capsys.readouterr().out
     assert "models (bandit on frontier improvement per dollar)" in out
+    assert "of their time on proposals (model calls)" in out and "x overlap" in out
     calls = Archive(sqlite_url(tmp_path / "r")).llm_calls(1)
     assert [c.model for c in calls] == ["openai/first", "openai/first", "openai/second", "openai/second"]
