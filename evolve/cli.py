@@ -104,9 +104,8 @@ def _run_loop(config: RunConfig, problem: Problem, archive: Archive, run_id: int
     print(f"\nrun {outcome.status}: {outcome.reason}.{spend} Frontier on train (test held out):")
     print(display.frontier_table(loop.frontier(), problem.objectives))
     if bandit is not None:
-        rows = [(m, calls, hits, dollars, rate) for m, calls, hits, dollars, rate in bandit.summary()]
         print("models (bandit on frontier improvement per dollar):")
-        print(display.table(["model", "calls", "frontier hits", "dollars", "hits per dollar"], rows))
+        print(display.table(["model", "calls", "frontier hits", "dollars", "hits per dollar"], bandit.summary()))
     seeds = [p for p in loop.programs.values() if p.mutator == "seed"]
     print("for comparison, the seed program:\n" + display.frontier_table(seeds, problem.objectives).split("\n", 2)[2])
     print(f"\nrun directory: {run_dir}   (adrs show {run_dir} ID, adrs resume {run_dir})")
