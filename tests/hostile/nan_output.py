@@ -1,0 +1,3 @@
+# expect: infeasible: NaN
+def schedule(p, w, d):
+    return [float("nan")] * len(p)

@@ -1,0 +1,3 @@
+# expect: infeasible: output must be a list
+def schedule(p, w, d):
+    return {"order": list(range(len(p)))}
