@@ -59,6 +59,7 @@ class _SlotWork:
     """What one slot of an iteration proposed, how each proposal fared, and the model calls it made."""
 
     proposals: list[tuple[Candidate, int]]
+    digests: list[str]  # normalized code hash of each proposal
     histories: list[list[EvaluationResult]]
     calls: list[CallRecord]
 
@@ -232,7 +233,7 @@ class Loop:
         rng = self._rng(slot)
         island = self.islands[(self.iteration * self._slot_count + slot) % len(self.islands)]
         if not island.members:
-            return _SlotWork([], [], [])
+            return _SlotWork([], [], [], [])
         parent = self.programs[island.select_parent(rng).program_id]
         others = [p for p in frontier if p.id != parent.id]
         inspirations = rng.sample(others, min(self.config.inspirations, len(others)))
@@ -247,18 +248,19 @@ class Loop:
             self.evaluator.problem.spec.description,
         )
         proposing = time.monotonic()
-        proposals = [
-            (candidate, island.index)
-            for candidate in mutator.propose(context)
-            if code_blocks.normalized_hash(candidate.code) not in self.known_hashes
-        ]
+        proposals, digests = [], []
+        for candidate in mutator.propose(context):
+            digest = code_blocks.normalized_hash(candidate.code)
+            if digest not in self.known_hashes:
+                proposals.append((candidate, island.index))
+                digests.append(digest)
         calls = self.ledger.take() if self.ledger is not None else []
         started = time.monotonic()
         histories = self._evaluate(proposals)
         with self._count_lock:
             self.propose_seconds += started - proposing
             self.evaluation_seconds += time.monotonic() - started
-        return _SlotWork(proposals, histories, calls)
+        return _SlotWork(proposals, digests, histories, calls)
 
     def _merge(self, works: list[_SlotWork]) -> tuple[list[NewProgram], list[NewLLMCall]]:
         """The slots' programs in slot order, each code once, and their model calls pointing at them."""
@@ -267,8 +269,9 @@ class Loop:
         seen: set[str] = set()
         for work in works:
             kept: dict[int, int] = {}
-            for index, ((candidate, island), history) in enumerate(zip(work.proposals, work.histories)):
-                digest = code_blocks.normalized_hash(candidate.code)
+            for index, ((candidate, island), digest, history) in enumerate(
+                zip(work.proposals, work.digests, work.histories)
+            ):
                 if digest in seen:
                     continue
                 seen.add(digest)
@@ -335,15 +338,12 @@ class Loop:
         """Each program's results on ``splits`` (stopping at a failure): recorded ones in a replay, else run."""
         histories: list[list[EvaluationResult] | None] = []
         for code in codes:
-            old = self.replayed.get(code_blocks.normalized_hash(code))
+            old = self.replayed.get(code_blocks.normalized_hash(code)) if self.replayed else None
             recorded = [e for s, e in (old.evaluations.items() if old else ()) if s in splits or s == "static"]
             histories.append([records.evaluation_result(e) for e in recorded] if recorded else None)
         fresh = [i for i, h in enumerate(histories) if h is None]
         if fresh:
-            if splits == ("test",):
-                ran = [[r] for r in self.evaluator.evaluate_many([codes[i] for i in fresh], "test")]
-            else:
-                ran = self.evaluator.cascade_many([codes[i] for i in fresh], splits)
+            ran = self.evaluator.cascade_many([codes[i] for i in fresh], splits)
             for index, history in zip(fresh, ran):
                 histories[index] = history
         return histories  # type: ignore[return-value]
