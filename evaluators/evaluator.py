@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from evaluators import ast_guard
-from evaluators.pool import Job, LocalPool
+from evaluators.pool import Job, Pool
 from evaluators.sandbox import SandboxResult
 from problems.base import Instance, InstanceRun, Problem, Verdict
 
@@ -67,7 +67,7 @@ class Evaluator:
     problem's verifier, or up front by ``prepare``.
     """
 
-    def __init__(self, problem: Problem, pool: LocalPool):
+    def __init__(self, problem: Problem, pool: Pool):
         self.problem = problem
         self.pool = pool
         self._instances: dict[str, list[Instance]] = {}

@@ -14,8 +14,10 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
+from sqlalchemy.engine import make_url
+
 from evaluators.evaluator import Evaluator
-from evaluators.pool import LocalPool
+from evaluators.pool import LocalPool, Pool
 from evaluators.sandbox import SandboxLimits, SandboxUnavailable
 from evolve import display
 from evolve.archive import Archive, sqlite_url
@@ -48,10 +50,24 @@ def _problem(name: str) -> Problem:
         raise UserError(str(exc), "run `adrs problems` to list them") from None
 
 
-def _evaluator(problem: Problem, workers: int, unsafe: bool) -> Evaluator:
+def _pool(problem: Problem, workers: int, unsafe: bool, executor: str, ray_address: str) -> Pool:
     spec = problem.spec
+    settings = (spec.runner, spec.entry_point, spec.seconds_per_instance, workers or None)
     limits = SandboxLimits(memory_mb=spec.memory_mb)
-    pool = LocalPool(spec.runner, spec.entry_point, spec.seconds_per_instance, workers or None, limits, unsafe)
+    if executor == "local":
+        return LocalPool(*settings, limits, unsafe)
+    from evaluators.ray_pool import ExecutorUnavailable, RayPool  # Ray is optional and slow to import
+
+    try:
+        return RayPool(*settings, limits, unsafe, ray_address)
+    except ExecutorUnavailable as exc:
+        raise UserError(str(exc), "or run with --executor local") from None
+
+
+def _evaluator(
+    problem: Problem, workers: int, unsafe: bool, executor: str = "local", ray_address: str = ""
+) -> Evaluator:
+    pool = _pool(problem, workers, unsafe, executor, ray_address)
     try:
         pool.start()
     except SandboxUnavailable as exc:
@@ -77,8 +93,14 @@ def _open_run(run_dir: Path, db: str | None) -> tuple[Archive, int]:
         raise UserError(f"cannot open the archive of {run_dir}: {exc}", "check --db") from None
 
 
-def _run_loop(config: RunConfig, problem: Problem, archive: Archive, run_id: int, run_dir: Path) -> int:
-    evaluator = _evaluator(problem, config.pool_size, config.unsafe_no_sandbox)
+def _run_evaluator(config: RunConfig, problem: Problem) -> Evaluator:
+    return _evaluator(problem, config.workers, config.unsafe_no_sandbox, config.executor, config.ray_address)
+
+
+def _run_loop(
+    config: RunConfig, problem: Problem, evaluator: Evaluator, archive: Archive, run_id: int, run_dir: Path
+) -> int:
+    """Runs the loop; the caller closes ``evaluator``."""
     try:
         print(f"preparing references of {problem.name} (computed once, then cached)", flush=True)
         evaluator.prepare(("smoke", "train", "test"))
@@ -95,8 +117,6 @@ def _run_loop(config: RunConfig, problem: Problem, archive: Archive, run_id: int
         outcome = loop.run()
     except SeedFailed as exc:
         raise UserError(str(exc), "fix the seed program of the problem") from None
-    finally:
-        evaluator.pool.close()
     run = archive.run(run_id)
     spend = ""
     if run.tokens:
@@ -138,6 +158,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         llm_concurrency=args.llm_concurrency,
         prompts_dir=args.prompts and str(args.prompts),
         models=args.model and tuple(args.model),
+        executor=args.executor,
+        ray_address=args.ray_address,
+        objectives=args.objectives and tuple(name.strip() for name in args.objectives.split(",")),
     )
     if args.unsafe_no_sandbox:
         overrides["unsafe_no_sandbox"] = True
@@ -148,19 +171,27 @@ def cmd_run(args: argparse.Namespace) -> int:
             base = base.replace(mutators=LLM_MUTATORS)  # models given: they write, tune polishes constants
         config = base.replace(**overrides)
         check_names(config)
+        problem = _problem(config.problem)
+        config.search_objectives(problem.objectives)
     except ConfigError as exc:
         raise UserError(f"invalid configuration: {exc}", "see `adrs run --help` and RunConfig's fields") from None
-    problem = _problem(config.problem)
     run_dir = args.run_dir or Path("runs") / f"{problem.name}-{time.strftime('%Y%m%d-%H%M%S')}-s{config.seed}"
     if (run_dir / RUN_FILE).exists():
         raise UserError(f"{run_dir} already holds a run", f"use `adrs resume {run_dir}` or another --run-dir")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    archive = Archive(args.db or sqlite_url(run_dir))
-    run_id = archive.create_run(problem.name, config.to_dict(), config.seed)
-    db_line = f'db = "{args.db}"\n' if args.db and "@" not in args.db else ""
-    (run_dir / RUN_FILE).write_text(f'problem = "{problem.name}"\nrun_id = {run_id}\n{db_line}')
-    print(f"run {run_id} of {problem.name} in {run_dir} (seed {config.seed}, {config.pool_size} workers)")
-    return _run_loop(config, problem, archive, run_id, run_dir)
+    evaluator = _run_evaluator(config, problem)  # first, so that a missing executor leaves no empty run behind
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        archive = Archive(args.db or sqlite_url(run_dir))
+        run_id = archive.create_run(problem.name, config.to_dict(), config.seed)
+        # A URL is kept for `adrs resume` unless it holds a password, which must not land in a file.
+        db_line = f'db = "{args.db}"\n' if args.db and make_url(args.db).password is None else ""
+        (run_dir / RUN_FILE).write_text(f'problem = "{problem.name}"\nrun_id = {run_id}\n{db_line}')
+        where = "" if config.executor == "local" else f" on Ray {config.ray_address or '(a local cluster)'}"
+        workers = evaluator.pool.size
+        print(f"run {run_id} of {problem.name} in {run_dir} (seed {config.seed}, {workers} workers{where})")
+        return _run_loop(config, problem, evaluator, archive, run_id, run_dir)
+    finally:
+        evaluator.pool.close()
 
 
 def _replayed_config(run_dir: Path, problem: str | None) -> RunConfig:
@@ -174,13 +205,20 @@ def _replayed_config(run_dir: Path, problem: str | None) -> RunConfig:
 def cmd_resume(args: argparse.Namespace) -> int:
     archive, run_id = _open_run(args.run_dir, args.db)
     run = archive.run(run_id)
-    config = RunConfig.from_dict(run.config).replace(iterations=args.iterations)
+    config = RunConfig.from_dict(run.config).replace(
+        iterations=args.iterations, executor=args.executor, ray_address=args.ray_address
+    )
     if run.iteration >= config.iterations:
         raise UserError(
             f"run {run_id} already did its {config.iterations} iterations", "pass --iterations N to extend it"
         )
     print(f"resuming run {run_id} of {run.problem} after iteration {run.iteration}")
-    return _run_loop(config, _problem(run.problem), archive, run_id, args.run_dir)
+    problem = _problem(run.problem)
+    evaluator = _run_evaluator(config, problem)
+    try:
+        return _run_loop(config, problem, evaluator, archive, run_id, args.run_dir)
+    finally:
+        evaluator.pool.close()
 
 
 def cmd_frontier(args: argparse.Namespace) -> int:
@@ -188,7 +226,7 @@ def cmd_frontier(args: argparse.Namespace) -> int:
     run = archive.run(run_id)
     problem = _problem(run.problem)
     programs = archive.programs(run_id)
-    front = frontier_of(programs, problem.objectives)
+    front = frontier_of(programs, RunConfig.from_dict(run.config).search_objectives(problem.objectives))
     failed = sum(1 for p in programs if p.status != "ok")
     print(
         f"run {run_id} ({run.problem}, {run.status}): {len(programs)} programs ({failed} failed), "
@@ -283,6 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         run.add_argument(f"--{flag}", type=kind)
     run.add_argument("--unsafe-no-sandbox", action="store_true", help="run candidates without namespaces")
+    run.add_argument("--objectives", help="comma-separated objectives selection uses, primary first (default: all)")
     run.add_argument("--model", action="append", help="litellm model for the llm mutator, NAME[@WEIGHT]; repeatable")
     run.add_argument("--api-base", help="server URL for the models (e.g. a local vLLM or ollama server)")
     run.add_argument("--max-usd", type=float, help="stop once model calls cost this many dollars")
@@ -300,6 +339,9 @@ def build_parser() -> argparse.ArgumentParser:
     resume.add_argument("run_dir", type=Path)
     resume.add_argument("--iterations", type=int, help="new total number of iterations")
     resume.add_argument("--db")
+    for parser_ in (run, resume):
+        parser_.add_argument("--executor", choices=("local", "ray"), help="where sandboxes run (default: local)")
+        parser_.add_argument("--ray-address", help="a running Ray cluster: HOST:PORT, auto or ray://HOST:PORT")
     resume.set_defaults(handler=cmd_resume)
 
     for name, handler, text in (

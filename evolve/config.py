@@ -11,7 +11,10 @@ try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
+from collections.abc import Sequence
 from typing import Any
+
+from problems.base import Objective
 
 
 class ConfigError(ValueError):
@@ -34,7 +37,12 @@ class RunConfig:
         migration_interval: every this many iterations each island sends its elites to the next one.
         migration_size: elites sent per migration.
         inspirations: programs from the global frontier shown to a mutator beside its parent.
-        workers: parallel sandboxes (0: the number of cores).
+        workers: parallel sandboxes (0: the number of cores, or of the Ray cluster's CPUs).
+        executor: where sandboxes run: ``local`` (this machine) or ``ray`` (Ray actors; ``pip install 'adrs[ray]'``).
+        ray_address: the Ray cluster to use (``HOST:PORT``, ``auto``, ``ray://HOST:PORT``); empty starts a local one.
+        objectives: names of the problem's objectives that selection uses, the first being the primary one (empty:
+            all of them, in the problem's order). E.g. ``["gap"]`` ignores measured time, which makes a seeded
+            run's archive the same on any machine and executor.
         mutators: mutator name -> weight of being chosen for a proposal.
         tune_trials: Optuna trials per ``tune`` proposal.
         unsafe_no_sandbox: run candidates without namespaces; only where bubblewrap cannot work.
@@ -65,6 +73,9 @@ class RunConfig:
     migration_size: int = 1
     inspirations: int = 2
     workers: int = 0
+    executor: str = "local"
+    ray_address: str = ""
+    objectives: tuple[str, ...] = ()
     mutators: dict[str, float] = field(default_factory=lambda: {"genetic": 0.75, "tune": 0.25})
     tune_trials: int = 12
     unsafe_no_sandbox: bool = False
@@ -91,6 +102,11 @@ class RunConfig:
         if not self.mutators or any(w < 0 for w in self.mutators.values()) or sum(self.mutators.values()) <= 0:
             raise ConfigError("mutators needs at least one positive weight, e.g. {genetic = 1.0}")
         object.__setattr__(self, "models", tuple(self.models))  # TOML and JSON give lists
+        object.__setattr__(self, "objectives", tuple(self.objectives))
+        if len(set(self.objectives)) != len(self.objectives):
+            raise ConfigError(f"objectives must not repeat a name, got {list(self.objectives)}")
+        if self.executor not in ("local", "ray"):
+            raise ConfigError(f"executor must be local or ray, got {self.executor!r}")
         for model, price in self.prices.items():
             if len(price) != 2 or any(not isinstance(p, (int, float)) or p < 0 for p in price):
                 raise ConfigError(f"prices[{model!r}] must be [input, output] dollars per token, got {price!r}")
@@ -102,6 +118,14 @@ class RunConfig:
     @property
     def pool_size(self) -> int:
         return self.workers or os.cpu_count() or 1
+
+    def search_objectives(self, objectives: Sequence[Objective]) -> list[Objective]:
+        """The problem's objectives that selection uses, primary first (see ``objectives``)."""
+        by_name = {o.name: o for o in objectives}
+        unknown = [name for name in self.objectives if name not in by_name]
+        if unknown:
+            raise ConfigError(f"unknown objective(s) {', '.join(unknown)}; this problem has {', '.join(by_name)}")
+        return [by_name[name] for name in self.objectives] or list(objectives)
 
     @property
     def proposals_per_iteration(self) -> int:

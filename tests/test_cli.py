@@ -57,6 +57,7 @@ def test_user_errors_are_one_line_with_a_hint_and_no_traceback(tmp_path):
         ["frontier", str(tmp_path)],
         ["eval", "tardiness", "missing.py"],
         ["run", "tardiness", "--iterations", "0", "--run-dir", str(tmp_path / "x")],
+        ["run", "tardiness", "--objectives", "gap,speed", "--run-dir", str(tmp_path / "y")],
     ):
         result = adrs(*args)
         assert result.returncode == 2, args

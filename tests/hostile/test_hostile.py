@@ -18,6 +18,7 @@ from processes import alive, descendants_of
 
 from evaluators.evaluator import Evaluator
 from evaluators.pool import LocalPool
+from evaluators.sandbox import SandboxLimits
 from evolve.archive import Archive, sqlite_url
 from evolve.config import RunConfig
 from evolve.loop import Loop
@@ -71,7 +72,9 @@ def attacked(tmp_path_factory):
     os.environ["ADRS_HOSTILE_SECRET_KEY"] = "hunter2"
     before = repository_fingerprint()
     config = RunConfig(iterations=2, batch_size=1, islands=1, workers=2, mutators={"attacker": 1.0}, seed=3)
-    pool = LocalPool(problem.spec.runner, problem.spec.entry_point, 1.0, 2)
+    # A small address space, so that the memory bomb meets its limit well within the 1 s time limit even on a
+    # loaded machine (touching 1 GiB of pages can take longer than that).
+    pool = LocalPool(problem.spec.runner, problem.spec.entry_point, 1.0, 2, SandboxLimits(memory_mb=384))
     archive = Archive(sqlite_url(folder))
     run_id = archive.create_run("tardiness", config.to_dict(), 0)
     try:
