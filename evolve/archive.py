@@ -1,7 +1,8 @@
 """The archive: every run, program and evaluation, in any SQLAlchemy database (SQLite by default).
 
 Each state change is one transaction, so a run killed at any moment resumes from what was committed with
-nothing lost and nothing added twice (a program's code hash is unique within its run).
+nothing lost and nothing added twice (a program's code hash is unique within its run). Runs never write each
+other's rows, so several runs, in several processes, can share one database (SQLite or PostgreSQL).
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, select
-from sqlalchemy.engine import Engine
+from sqlalchemy import create_engine, event, make_url, select, text
+from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import sessionmaker
 
@@ -22,6 +23,11 @@ from evaluators.evaluator import EvaluationResult
 from evolve.models import Base, Evaluation, LLMCall, Migration, Program, Run
 
 DB_FILENAME = "archive.db"
+_SCHEMA_LOCK = 0x61647273  # "adrs": the PostgreSQL advisory lock held while creating the tables
+
+
+class ArchiveUnavailable(RuntimeError):
+    """The database URL names a driver that is not installed."""
 
 
 @dataclass(frozen=True)
@@ -122,6 +128,42 @@ def sqlite_url(run_dir: Path) -> str:
     return f"sqlite:///{Path(run_dir).resolve() / DB_FILENAME}"
 
 
+def _engine_url(url: str) -> URL:
+    """``url`` with a driver: a bare ``postgresql://`` means psycopg 3, the driver of the postgres extra."""
+    parsed = make_url(url)
+    return parsed.set(drivername="postgresql+psycopg") if parsed.drivername == "postgresql" else parsed
+
+
+def _create_engine(url: str) -> Engine:
+    parsed = _engine_url(url)
+    try:
+        # Pre-ping: a long run leaves connections idle for minutes, and a server may drop them meanwhile.
+        return create_engine(parsed, pool_pre_ping=parsed.get_backend_name() != "sqlite")
+    except ImportError as exc:
+        hint = "install it"
+        if parsed.get_backend_name() == "postgresql":  # the extra brings psycopg 3, which postgresql:// uses
+            hint = "pip install 'adrs[postgres]' and use a postgresql:// URL"
+        shown = parsed.render_as_string(hide_password=True)
+        raise ArchiveUnavailable(f"the driver of {shown} is not installed ({exc}): {hint}") from None
+
+
+def _create_tables(engine: Engine) -> None:
+    """Create the missing tables, safe against other processes doing the same at once."""
+    if engine.dialect.name == "postgresql":  # the advisory lock makes the others wait, then find the tables
+        with engine.begin() as connection:
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
+            Base.metadata.create_all(connection)
+        return
+    for attempt in range(5):
+        try:
+            Base.metadata.create_all(engine)
+            return
+        except DBAPIError:  # another process created a table between our check and our CREATE
+            if attempt == 4:
+                raise
+            time.sleep(0.05)
+
+
 def _tune_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _pragmas(connection, _record):  # WAL: 0.4 ms commits instead of 16 ms (see FACTS.md)
@@ -137,17 +179,15 @@ class Archive:
     """Programs and evaluations of runs, behind a small API of plain records."""
 
     def __init__(self, url: str):
-        self.engine = create_engine(url)
+        """Open (creating its tables if needed) the archive at an SQLAlchemy ``url``.
+
+        Raises:
+            ArchiveUnavailable: the URL's driver is not installed (``postgresql://`` needs the postgres extra).
+        """
+        self.engine = _create_engine(url)
         if self.engine.dialect.name == "sqlite":
             _tune_sqlite(self.engine)
-        for attempt in range(5):
-            try:
-                Base.metadata.create_all(self.engine)
-                break
-            except DBAPIError:  # another process created a table between our check and our CREATE
-                if attempt == 4:
-                    raise
-                time.sleep(0.05)
+        _create_tables(self.engine)
         self._session = sessionmaker(self.engine, expire_on_commit=False)
 
     def close(self) -> None:

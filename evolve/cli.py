@@ -181,7 +181,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     evaluator = _run_evaluator(config, problem)  # first, so that a missing executor leaves no empty run behind
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
-        archive = Archive(args.db or sqlite_url(run_dir))
+        try:
+            archive = Archive(args.db or sqlite_url(run_dir))
+        except Exception as exc:  # noqa: BLE001 - a missing driver or an unreachable server is the user's setting
+            reason = next(iter(str(getattr(exc, "orig", None) or exc).splitlines()), "")
+            raise UserError(f"cannot open the archive: {reason}", "check --db") from None
         run_id = archive.create_run(problem.name, config.to_dict(), config.seed)
         # A URL is kept for `adrs resume` unless it holds a password, which must not land in a file.
         db_line = f'db = "{args.db}"\n' if args.db and make_url(args.db).password is None else ""

@@ -16,3 +16,22 @@ def _reference_cache_in_a_temporary_folder(tmp_path_factory):
         os.environ.pop("ADRS_CACHE_DIR", None)
     else:
         os.environ["ADRS_CACHE_DIR"] = previous
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A PostgreSQL server of the test session (tests/postgres.py); skips where none can be started."""
+    from postgres import ServerUnavailable, start
+
+    try:
+        server = start()
+    except ServerUnavailable as exc:
+        pytest.skip(f"no PostgreSQL server for this test: {exc}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server) -> str:
+    """The URL of a new, empty database on the session's server, so ids start at 1 in every test."""
+    return postgres_server.database()
