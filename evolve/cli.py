@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -17,10 +16,10 @@ except ModuleNotFoundError:  # Python 3.10
 from sqlalchemy.engine import make_url
 
 from evaluators.evaluator import Evaluator
-from evaluators.pool import LocalPool, Pool
-from evaluators.sandbox import SandboxLimits, SandboxUnavailable
 from evolve import display
 from evolve.archive import Archive, sqlite_url
+from evolve.cli_scoring import cmd_bench, cmd_eval
+from evolve.cli_shared import UserError, load_problem, make_evaluator
 from evolve.config import ConfigError, RunConfig
 from evolve.ledger import LLMLedger
 from evolve.loop import Loop, SeedFailed, frontier_of
@@ -28,58 +27,10 @@ from evolve.model_bandit import ModelBandit
 from evolve.mutators.llm import ModelChoice
 from evolve.mutators.registry import build_mutators, check_names
 from problems import registry
-from problems.base import Problem, ProblemError
+from problems.base import Problem
 
 RUN_FILE = "run.toml"
 LLM_MUTATORS = {"llm": 0.8, "tune": 0.2}
-
-
-class UserError(Exception):
-    def __init__(self, message: str, hint: str = ""):
-        super().__init__(message)
-        self.hint = hint
-
-
-# ---------------------------------------------------------------------------------------------- helpers
-
-
-def _problem(name: str) -> Problem:
-    try:
-        return registry.load(name)
-    except ProblemError as exc:
-        raise UserError(str(exc), "run `adrs problems` to list them") from None
-
-
-def _pool(problem: Problem, workers: int, unsafe: bool, executor: str, ray_address: str) -> Pool:
-    spec = problem.spec
-    settings = (spec.runner, spec.entry_point, spec.seconds_per_instance, workers or None)
-    limits = SandboxLimits(memory_mb=spec.memory_mb)
-    if executor == "local":
-        return LocalPool(*settings, limits, unsafe)
-    from evaluators.ray_pool import ExecutorUnavailable, RayPool  # Ray is optional and slow to import
-
-    try:
-        return RayPool(*settings, limits, unsafe, ray_address)
-    except ExecutorUnavailable as exc:
-        raise UserError(str(exc), "or run with --executor local") from None
-
-
-def _evaluator(
-    problem: Problem, workers: int, unsafe: bool, executor: str = "local", ray_address: str = ""
-) -> Evaluator:
-    pool = _pool(problem, workers, unsafe, executor, ray_address)
-    try:
-        pool.start()
-    except SandboxUnavailable as exc:
-        pool.close()
-        raise UserError(
-            f"cannot isolate candidate code here: {exc}",
-            "fix bubblewrap, or pass --unsafe-no-sandbox to run candidates without namespaces "
-            "(they can then reach the network and your files)",
-        ) from None
-    if unsafe:
-        print("warning: --unsafe-no-sandbox: candidates run without namespaces (rlimits only)", file=sys.stderr)
-    return Evaluator(problem, pool)
 
 
 def _open_run(run_dir: Path, db: str | None) -> tuple[Archive, int]:
@@ -94,7 +45,7 @@ def _open_run(run_dir: Path, db: str | None) -> tuple[Archive, int]:
 
 
 def _run_evaluator(config: RunConfig, problem: Problem) -> Evaluator:
-    return _evaluator(problem, config.workers, config.unsafe_no_sandbox, config.executor, config.ray_address)
+    return make_evaluator(problem, config.workers, config.unsafe_no_sandbox, config.executor, config.ray_address)
 
 
 def _run_loop(
@@ -137,7 +88,7 @@ def _run_loop(
 
 def cmd_problems(_: argparse.Namespace) -> int:
     for name in registry.available():
-        spec = _problem(name).spec
+        spec = load_problem(name).spec
         objectives = ", ".join(f"{o.name} ({o.direction}, {o.unit})" for o in spec.objectives)
         print(f"{name}: {spec.description.split('. ')[0]}.\n    objectives: {objectives}")
     return 0
@@ -171,7 +122,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             base = base.replace(mutators=LLM_MUTATORS)  # models given: they write, tune polishes constants
         config = base.replace(**overrides)
         check_names(config)
-        problem = _problem(config.problem)
+        problem = load_problem(config.problem)
         config.search_objectives(problem.objectives)
     except ConfigError as exc:
         raise UserError(f"invalid configuration: {exc}", "see `adrs run --help` and RunConfig's fields") from None
@@ -217,7 +168,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
             f"run {run_id} already did its {config.iterations} iterations", "pass --iterations N to extend it"
         )
     print(f"resuming run {run_id} of {run.problem} after iteration {run.iteration}")
-    problem = _problem(run.problem)
+    problem = load_problem(run.problem)
     evaluator = _run_evaluator(config, problem)
     try:
         return _run_loop(config, problem, evaluator, archive, run_id, args.run_dir)
@@ -228,7 +179,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
 def cmd_frontier(args: argparse.Namespace) -> int:
     archive, run_id = _open_run(args.run_dir, args.db)
     run = archive.run(run_id)
-    problem = _problem(run.problem)
+    problem = load_problem(run.problem)
     programs = archive.programs(run_id)
     front = frontier_of(programs, RunConfig.from_dict(run.config).search_objectives(problem.objectives))
     failed = sum(1 for p in programs if p.status != "ok")
@@ -243,61 +194,11 @@ def cmd_frontier(args: argparse.Namespace) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     archive, run_id = _open_run(args.run_dir, args.db)
-    problem = _problem(archive.run(run_id).problem)
+    problem = load_problem(archive.run(run_id).problem)
     programs = {p.id: p for p in archive.programs(run_id)}
     if args.id not in programs:
         raise UserError(f"no program {args.id} in this run", f"ids run from 1 to {max(programs, default=0)}")
     print(display.show_program(programs[args.id], programs, problem.objectives))
-    return 0
-
-
-def _score_files(
-    problem: Problem, files: Sequence[Path], split: str, instances_path: Path | None, workers: int, unsafe: bool
-) -> list:
-    for path in files:
-        if not path.is_file():
-            raise UserError(f"no such file: {path}", "pass the path of a Python file defining the entry point")
-    evaluator = _evaluator(problem, workers, unsafe)
-    try:
-        if instances_path is not None:
-            try:
-                evaluator.use_instances(split, problem.load_instances(instances_path))
-            except (ProblemError, OSError) as exc:
-                raise UserError(str(exc), "see the problem's README for the supported formats") from None
-        references = [problem.bound(i) for i in evaluator.instances(split)]
-        kinds = Counter(r.kind for r in references if r is not None)
-        described = ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items())) or "none"
-        print(f"{len(references)} {split} instances; references: {described}", flush=True)
-        return evaluator.evaluate_many([p.read_text() for p in files], split)
-    finally:
-        evaluator.pool.close()
-
-
-def cmd_eval(args: argparse.Namespace) -> int:
-    problem = _problem(args.problem)
-    split = "file" if args.instances else args.split
-    [result] = _score_files(problem, [args.file], split, args.instances, args.workers, args.unsafe_no_sandbox)
-    print(f"{args.file} on {problem.name}/{split}: {result.status}")
-    if not result.ok:
-        print(result.feedback)
-        return 1
-    print(display.table(["metric", "value"], sorted(result.metrics.items())))
-    objectives = [o.name for o in problem.objectives]
-    rows = [[group, *[metrics.get(o) for o in objectives]] for group, metrics in result.groups.items()]
-    print(display.table(["class", *objectives], rows))
-    return 0
-
-
-def cmd_bench(args: argparse.Namespace) -> int:
-    problem = _problem(args.problem)
-    files = problem.baselines() + [problem.seed_program()]
-    split = "file" if args.instances else args.split
-    results = _score_files(problem, files, split, args.instances, args.workers, args.unsafe_no_sandbox)
-    objectives = [o for o in problem.objectives]
-    rows = [[f.stem, r.status, *[r.metrics.get(o.name) for o in objectives]] for f, r in zip(files, results)]
-    primary = objectives[0]
-    rows.sort(key=lambda row: (row[2] is None, primary.oriented(row[2]) if row[2] is not None else 0))
-    print(display.table(["program", "status", *display.metric_columns(objectives, (split,))], rows))
     return 0
 
 
@@ -369,6 +270,10 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("file", type=Path)
         sub.add_argument("--split", default="test", choices=("smoke", "train", "test"))
         sub.add_argument("--instances", type=Path, help="an instance file in one of the problem's formats")
+        if name == "eval":
+            sub.add_argument("--sweep-rate", action="store_true", help="find the highest rate with >= 90%% attainment")
+            sub.add_argument("--rate-from", type=float, default=1.0, help="first rate of --sweep-rate (req/s)")
+            sub.add_argument("--bisections", type=int, default=4, help="bisection steps of --sweep-rate")
         sub.add_argument("--workers", type=int, default=0)
         sub.add_argument("--unsafe-no-sandbox", action="store_true")
         sub.set_defaults(handler=handler)

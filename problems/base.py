@@ -122,6 +122,7 @@ class ProblemSpec:
         seconds_per_instance: wall-clock limit for one call of the candidate on one instance.
         memory_mb: address-space limit of the candidate's process.
         options: problem-specific settings from the ``[options]`` table.
+        reported: metrics shown beside the objectives in tables (e.g. ``attainment``), never selected on.
     """
 
     name: str
@@ -134,6 +135,7 @@ class ProblemSpec:
     seconds_per_instance: float = 2.0
     memory_mb: int = 1024
     options: dict[str, Any] = field(default_factory=dict)
+    reported: tuple[str, ...] = ()
 
     @classmethod
     def from_toml(cls, path: Path) -> ProblemSpec:
@@ -151,6 +153,7 @@ class ProblemSpec:
                 seconds_per_instance=float(limits.get("seconds_per_instance", 2.0)),
                 memory_mb=int(limits.get("memory_mb", 1024)),
                 options=dict(raw.get("options", {})),
+                reported=tuple(raw.get("reported", ())),
             )
         except (KeyError, TypeError, tomllib.TOMLDecodeError) as exc:
             raise ProblemError(f"{path}: invalid problem.toml ({exc!r})") from exc
@@ -200,6 +203,16 @@ class Problem(ABC):
     def load_instances(self, path: Path) -> list[Instance]:
         """Instances from a user's file in one of the problem's public formats."""
         raise ProblemError(f"problem {self.name!r} cannot load instance files")
+
+    def bench_bounds(self, instances: Sequence[Instance]) -> dict[str, dict[str, float]]:
+        """Rows shown beside the baselines by ``adrs bench``: bounds (an oracle, a capacity limit) as metrics
+        aggregated over ``instances``, by name. Computed in the trusted process from the problem's own code."""
+        return {}
+
+    def instances_at_rate(self, instances: Sequence[Instance], rate: float) -> list[Instance]:
+        """``instances`` with their arrivals redrawn at ``rate`` per second, for ``adrs eval --sweep-rate``;
+        only problems whose instances have an arrival rate offer it."""
+        raise ProblemError(f"problem {self.name!r} has no arrival rate to sweep")
 
     def seed_program(self) -> Path:
         return seeds_dir() / self.spec.seed
