@@ -1,0 +1,358 @@
+"""The iteration-level engine of a continuous-batching LLM server, shared by the sandbox and the verifier.
+
+Standard library only: the problem's runner imports it inside the sandbox to call the candidate every
+iteration, and the trusted verifier imports it to replay the decision log the sandbox returns. `simulate` and
+`replay` are the same loop (`_Engine.run`) fed by two decision sources, so they cannot disagree.
+Semantics, step by step, in docs/serving.md; numbers in the comments below refer to its steps.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from evaluators.serving_decisions import Decision, Reject, from_decision, from_log_entry
+from evaluators.serving_workload import Workload
+
+__all__ = ["Infeasible", "Outcome", "Request", "State", "Workload", "metrics", "replay", "simulate"]
+
+_ARRIVING, _WAITING, _RUNNING, _FINISHED = 0, 1, 2, 3
+
+
+class Infeasible(Exception):
+    """A decision breaking the engine's rules; message: 'iteration K: reason'."""
+
+
+class Request:
+    """What the scheduler sees of one request: read-only properties over the engine's own fields.
+
+    The true output length is deliberately absent: the engine keeps it in a separate tuple.
+    """
+
+    __slots__ = ("_id", "_arrival", "_prompt", "_generated", "_prefilled", "_preemptions", "_first", "_finish",
+                 "_status", "_bs")  # fmt: skip
+
+    def __init__(self, rid: int, arrival: float, prompt: int, block_size: int) -> None:
+        self._id, self._arrival, self._prompt, self._bs = rid, arrival, prompt, block_size
+        self._generated = self._prefilled = self._preemptions = 0
+        self._first: float | None = None
+        self._finish: float | None = None
+        self._status = _ARRIVING
+
+    # attrgetter properties: a policy reading them costs no Python frame per access.
+    id = property(operator.attrgetter("_id"), doc="index of the request in the workload")
+    arrival = property(operator.attrgetter("_arrival"), doc="arrival time, seconds")
+    prompt_tokens = property(operator.attrgetter("_prompt"), doc="original prompt length")
+    generated = property(operator.attrgetter("_generated"), doc="output tokens produced so far")
+    prefilled = property(operator.attrgetter("_prefilled"), doc="context tokens in the KV cache")
+    kv_tokens = prefilled
+    first_token_time = property(operator.attrgetter("_first"), doc="clock at its first token, or None")
+    preemptions = property(operator.attrgetter("_preemptions"), doc="times it was preempted")
+
+    @property
+    def context_tokens(self) -> int:
+        """Prompt plus generated tokens: what a (re)admission must prefill."""
+        return self._prompt + self._generated
+
+    @property
+    def remaining_prefill(self) -> int:
+        """Context tokens not yet in the cache; 0 once it decodes."""
+        return self._prompt + self._generated - self._prefilled
+
+    @property
+    def blocks(self) -> int:
+        """KV blocks it holds."""
+        return -(-self._prefilled // self._bs)
+
+    def __repr__(self) -> str:
+        return (f"Request(id={self._id}, arrival={self._arrival}, prompt_tokens={self._prompt}, "
+                f"generated={self._generated}, prefilled={self._prefilled})")  # fmt: skip
+
+
+class State:
+    """The engine state passed to the scheduler; one object, updated in place before every call."""
+
+    __slots__ = ("clock", "iteration", "waiting", "running", "free_blocks", "total_blocks", "block_size",
+                 "slo_ttft", "slo_tpot", "max_new_tokens", "finished_output_lengths", "cost")  # fmt: skip
+
+    def __init__(self, w: Workload) -> None:
+        self.clock, self.iteration, self.free_blocks = 0.0, 0, 0
+        self.waiting: tuple[Request, ...] = ()  # tuples: a policy sorting them in place cannot upset the engine
+        self.running: tuple[Request, ...] = ()
+        self.block_size = w.block_size
+        self.total_blocks = w.kv_capacity_tokens // w.block_size
+        self.slo_ttft, self.slo_tpot, self.max_new_tokens, self.cost = w.slo_ttft, w.slo_tpot, w.max_new_tokens, w.cost
+        self.finished_output_lengths: list[int] = []  # the engine only appends: a policy may read it freely
+
+
+@dataclass
+class Outcome:
+    """What a simulation did, enough to compute every metric; equal outcomes mean identical runs.
+
+    Attributes:
+        first_token, finish: clock at each request's first token and last token (None if it never came).
+        preemptions, generated: per request, times preempted and output tokens produced.
+        iterations: scheduler calls; decode_batch_sum: decoding requests summed over iterations.
+        clock: the clock when the run ended.
+        log: one entry per scheduler call, `[[[id, tokens], ...], [preempted ids]]`, plain ints.
+    """
+
+    first_token: list[float | None]
+    finish: list[float | None]
+    preemptions: list[int]
+    generated: list[int]
+    iterations: int
+    decode_batch_sum: int
+    clock: float
+    log: list
+
+
+class _Engine:
+    """One run of the engine over a workload: the loop of docs/serving.md, fed decisions by `decide`."""
+
+    def __init__(self, w: Workload) -> None:
+        bs = w.block_size
+        self.w = w
+        self.output = w.output  # the true lengths: never reachable from the state or a request
+        self.reqs = [Request(i, t, p, bs) for i, (t, p) in enumerate(zip(w.arrivals, w.prompt))]
+        self.state = State(w)
+        self.total_blocks = w.kv_capacity_tokens // bs
+        self.used_blocks = 0
+        self.waiting: list[Request] = []  # by id, which is arrival order
+        self.running: list[Request] = []  # admission order
+        self.decoding: list[Request] = []  # the running requests whose prefill is complete
+        self.decode_kv = 0  # sum of `_prefilled` over `decoding`, the attention read of a decode step
+        self.clock, self.iteration, self.batch_sum = 0.0, 0, 0
+        self.waiting_changed = self.running_changed = True
+
+    def run(self, decide: Callable[[], Decision], max_iterations: int) -> Outcome:
+        """Iterate until every request has finished or the clock passes the horizon (steps 1, 2, 10)."""
+        arrivals, reqs, n, horizon = self.w.arrivals, self.reqs, len(self.reqs), self.w.horizon
+        waiting, state = self.waiting, self.state
+        log: list = []
+        arrived = 0
+        while self.clock <= horizon:
+            clock = self.clock
+            if arrived < n and arrivals[arrived] <= clock:
+                while arrived < n and arrivals[arrived] <= clock:
+                    reqs[arrived]._status = _WAITING
+                    waiting.append(reqs[arrived])  # ids grow with arrival: the queue stays sorted
+                    arrived += 1
+                self.waiting_changed = True
+            if not waiting and not self.running:
+                if arrived == n:
+                    break
+                self.clock = arrivals[arrived]
+                continue
+            k = self.iteration
+            if k >= max_iterations:
+                raise Infeasible(f"iteration {k}: the run exceeds {max_iterations} iterations")
+            state.clock, state.iteration, state.free_blocks = clock, k, self.total_blocks - self.used_blocks
+            if self.waiting_changed:
+                state.waiting, self.waiting_changed = tuple(waiting), False
+            if self.running_changed:
+                state.running, self.running_changed = tuple(self.running), False
+            try:
+                chunks, preempts = decide()
+                self._step(chunks, preempts)
+            except Reject as bad:
+                raise Infeasible(f"iteration {k}: {bad}") from None
+            log.append([[[rid, tokens] for rid, tokens in chunks], list(preempts)])
+            self.iteration = k + 1
+        return Outcome(
+            first_token=[r._first for r in reqs],
+            finish=[r._finish for r in reqs],
+            preemptions=[r._preemptions for r in reqs],
+            generated=[r._generated for r in reqs],
+            iterations=self.iteration,
+            decode_batch_sum=self.batch_sum,
+            clock=self.clock,
+            log=log,
+        )
+
+    def _request(self, rid: int) -> Request:
+        if not 0 <= rid < len(self.reqs):
+            raise Reject(f"unknown request id {rid}")
+        return self.reqs[rid]
+
+    def _not_running(self, r: Request) -> str:
+        if r._status == _ARRIVING:
+            return f"request {r._id} has not arrived yet (arrival {r._arrival}, clock {self.clock})"
+        if r._status == _FINISHED:
+            return f"request {r._id} has already finished"
+        return f"request {r._id} is waiting, not running"
+
+    def _step(self, chunks: list[tuple[int, int]], preempts: list[int]) -> None:
+        """One iteration (steps 4-9): apply the decision, advance the clock, produce tokens."""
+        bs = self.w.block_size
+        if len(chunks) + len(preempts) > 1:
+            ids = [rid for rid, _ in chunks] + preempts
+            if len(set(ids)) < len(ids):
+                twice = next(rid for i, rid in enumerate(ids) if rid in ids[:i])
+                raise Reject(f"request {twice} appears more than once in the decision")
+        for rid in preempts:  # step 4
+            r = self._request(rid)
+            if r._status != _RUNNING:
+                raise Reject(f"cannot preempt: {self._not_running(r)}")
+            self._preempt(r)
+        prefill_tokens = kv_read = 0
+        completing = []
+        for rid, tokens in chunks:  # step 5
+            r = self._request(rid)
+            status = r._status
+            remaining = r._prompt + r._generated - r._prefilled
+            if status == _RUNNING and remaining == 0:
+                raise Reject(f"request {rid} is decoding: it has no prefill left")
+            if status != _RUNNING and status != _WAITING:
+                raise Reject(f"cannot prefill: {self._not_running(r)}")
+            if tokens < 1:
+                raise Reject(f"chunk of {tokens} tokens for request {rid}: a chunk has at least 1 token")
+            if tokens > remaining:
+                raise Reject(f"chunk of {tokens} tokens for request {rid} exceeds its remaining prefill {remaining}")
+            if status == _WAITING:
+                self._admit(r)
+            before = r._prefilled
+            kv_read += before
+            prefill_tokens += tokens
+            r._prefilled = before + tokens
+            self.used_blocks += -(-(before + tokens) // bs) - -(-before // bs)
+            if tokens == remaining:
+                completing.append(r)
+        decoding = self.decoding  # step 6
+        batch = len(decoding)
+        self.batch_sum += batch
+        cost = self.w.cost  # step 8
+        clock = self.clock = (
+            self.clock + cost.a + cost.b * prefill_tokens + cost.c * batch + cost.e * (kv_read + self.decode_kv)
+        )
+        output, used, finished = self.output, self.used_blocks, []
+        for r in decoding:  # step 9
+            held = r._prefilled
+            if not held % bs:
+                used += 1
+            r._prefilled = held + 1
+            r._generated += 1
+            if r._generated == output[r._id]:
+                finished.append(r)
+        self.decode_kv += batch
+        for r in completing:
+            held = r._prefilled
+            if not held % bs:
+                used += 1
+            r._prefilled = held + 1
+            r._generated += 1
+            if r._first is None:
+                r._first = clock
+            if r._generated == output[r._id]:
+                finished.append(r)
+            decoding.append(r)
+            self.decode_kv += held + 1
+        if used > self.total_blocks:  # step 7, counting requests that finish now: the scheduler cannot know
+            raise Reject(f"the KV cache overflows: the iteration needs {used} blocks of {self.total_blocks}")
+        self.used_blocks = used
+        if finished:
+            self._finish(finished, clock)
+
+    def _admit(self, r: Request) -> None:
+        waiting = self.waiting
+        i = 0 if waiting[0] is r else bisect.bisect_left(waiting, r._id, key=_ID)
+        del waiting[i]
+        r._status = _RUNNING
+        self.running.append(r)
+        self.waiting_changed = self.running_changed = True
+
+    def _preempt(self, r: Request) -> None:
+        """Step 4: free its blocks, forget its cache, requeue it at its arrival position."""
+        self.used_blocks -= -(-r._prefilled // self.w.block_size)
+        if r._prefilled == r._prompt + r._generated:
+            self.decoding.remove(r)
+            self.decode_kv -= r._prefilled
+        r._prefilled = 0
+        r._preemptions += 1
+        r._status = _WAITING
+        self.running.remove(r)
+        bisect.insort(self.waiting, r, key=_ID)
+        self.waiting_changed = self.running_changed = True
+
+    def _finish(self, finished: list[Request], clock: float) -> None:
+        bs, lengths = self.w.block_size, self.state.finished_output_lengths
+        for r in finished:
+            self.used_blocks -= -(-r._prefilled // bs)
+            self.decode_kv -= r._prefilled
+            r._status = _FINISHED
+            r._finish = clock
+            lengths.append(r._generated)
+        self.decoding = [r for r in self.decoding if r._status == _RUNNING]
+        self.running = [r for r in self.running if r._status == _RUNNING]
+        self.running_changed = True
+
+
+_ID = operator.attrgetter("_id")
+
+
+def simulate(workload: Workload, policy: Callable[[Any], Any], max_iterations: int = 5_000_000) -> Outcome:
+    """Run `policy(state)` every iteration; Infeasible on a bad decision, the policy's own exceptions propagate."""
+    engine = _Engine(workload)
+    state = engine.state
+    return engine.run(lambda: from_decision(policy(state)), max_iterations)
+
+
+def replay(workload: Workload, log: Any, max_iterations: int = 5_000_000) -> Outcome:
+    """Trusted replay of an untrusted decision log: the same engine, decisions read from the log."""
+    if not isinstance(log, list):
+        raise Infeasible(f"iteration 0: the log is a {type(log).__name__}, not a list")
+    calls = iter(log)
+
+    def decide() -> Decision:
+        entry = next(calls, calls)
+        if entry is calls:
+            raise Reject(f"the log has {len(log)} entries but the engine calls the scheduler more times")
+        return from_log_entry(entry)
+
+    outcome = _Engine(workload).run(decide, max_iterations)
+    if outcome.iterations != len(log):
+        raise Infeasible(f"iteration {outcome.iterations}: the log has {len(log)} entries but the engine "
+                         f"called the scheduler {outcome.iterations} times")  # fmt: skip
+    return outcome
+
+
+def _percentile(values: list[float], q: float) -> float:
+    """Linear interpolation between closest ranks (numpy's default), so figures match a numpy cross-check."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    position = q * (len(ordered) - 1)
+    low = math.floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def metrics(workload: Workload, outcome: Outcome) -> dict[str, float]:
+    """Every metric of docs/serving.md, "Metrics", from what the run did; the verifier's scores come from here."""
+    good = finished = 0
+    ttfts = []
+    for arrival, out, first, finish in zip(workload.arrivals, workload.output, outcome.first_token, outcome.finish):
+        ttft = (workload.horizon if first is None else first) - arrival
+        ttfts.append(ttft)
+        if finish is None:
+            continue
+        finished += 1
+        tpot = (finish - first) / (out - 1) if out > 1 else 0.0
+        if ttft <= workload.slo_ttft and tpot <= workload.slo_tpot:
+            good += 1
+    n, duration = len(workload.arrivals), workload.duration
+    return {
+        "goodput": good / duration,
+        "p99_ttft": _percentile(ttfts, 0.99),
+        "attainment": good / n if n else 0.0,
+        "throughput": finished / duration,
+        "tokens_per_s": sum(outcome.generated) / duration,
+        "preemptions": float(sum(outcome.preemptions)),
+        "mean_batch": outcome.decode_batch_sum / outcome.iterations if outcome.iterations else 0.0,
+        "unfinished": float(n - finished),
+        "requests": float(n),
+    }

@@ -1,0 +1,78 @@
+"""A per-machine cache of computed references, shared by the problems whose references are costly.
+
+One JSON file per problem under ``$ADRS_CACHE_DIR`` (default ``~/.cache/adrs``), keyed by a hash of the
+instance data, so the same instance costs one computation per machine however many runs, workers and
+processes ask for it. Writers merge under a lock and replace the file atomically; a missing or corrupt file
+only costs a recomputation.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from problems.base import Reference
+
+
+def cache_path(file_name: str) -> Path:
+    """Where the cache file ``file_name`` lives now (read from the environment on every call)."""
+    root = os.environ.get("ADRS_CACHE_DIR") or Path.home() / ".cache" / "adrs"
+    return Path(root) / file_name
+
+
+def read_cache(path: Path) -> dict[str, Reference]:
+    """Entries on disk; a missing, unreadable or corrupt file reads as empty (values are recomputed)."""
+    try:
+        raw = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError):
+        return {}
+    if not isinstance(raw, dict):
+        return {}
+    entries = {}
+    for key, item in raw.items():
+        try:
+            entries[key] = Reference(float(item["value"]), item["kind"], item["source"])
+        except (KeyError, TypeError, ValueError):
+            continue
+    return entries
+
+
+def write_cache(path: Path, key: str, reference: Reference) -> None:
+    """Merge one entry into the file atomically; failure to write only costs a recomputation later."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with _locked(path.with_name(path.name + ".lock")):
+            entries = read_cache(path)
+            entries[key] = reference
+            payload = {k: {"value": r.value, "kind": r.kind, "source": r.source} for k, r in entries.items()}
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+            try:
+                with os.fdopen(fd, "w") as out:
+                    json.dump(payload, out, sort_keys=True)
+                os.chmod(tmp, 0o644)  # mkstemp makes it private; the cache holds nothing secret
+                os.replace(tmp, path)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
+    except OSError:
+        pass
+
+
+@contextlib.contextmanager
+def _locked(lock_path: Path):
+    """An exclusive advisory lock so concurrent writers merge instead of dropping each other's entries."""
+    try:
+        import fcntl
+    except ImportError:  # not on POSIX: os.replace alone still keeps the file whole
+        yield
+        return
+    with open(lock_path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -1,0 +1,235 @@
+"""The trusted half of ``serving``: splits, the verifier of decision logs, aggregation and references.
+
+A candidate's output is the log of its scheduler's decisions; ``verify`` replays it with the same engine on
+the instance's own data (``evaluators/serving_sim.py``) and computes every metric itself.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from evaluators.serving_sim import Infeasible, Workload, metrics, replay, simulate
+from problems.base import SPLITS, Instance, InstanceRun, Problem, ProblemError, ProblemSpec, Reference, Verdict
+from problems.serving import references
+from problems.serving import workloads as wl
+
+# Metrics averaged over instances in `aggregate`; the others are totals.
+_MEANS = ("goodput", "p99_ttft", "attainment", "throughput", "tokens_per_s", "mean_batch", "arrival_rate")
+_SUMS = ("preemptions", "unfinished", "requests", "unservable")
+
+
+@dataclass(frozen=True)
+class ServingInstance(Instance):
+    """An instance with the count of requests left out because no scheduler could serve them.
+
+    The count lives beside ``data``, not in it: ``data`` is exactly what ``Workload.from_data`` reads.
+    """
+
+    unservable: int = 0
+
+
+@dataclass(frozen=True)
+class InstancePlan:
+    """One generated instance of a split.
+
+    Attributes:
+        preset: length preset of ``workloads.PRESETS`` (``conv``, ``code``).
+        load: label of the load level; the group is ``<preset>-<load>``.
+        rate: mean arrivals per second.
+        seconds: length of the arrival window.
+        seed: seed of the generator; unique across all splits.
+        cv: coefficient of variation of the gaps between arrivals (1 = Poisson).
+    """
+
+    preset: str
+    load: str
+    rate: float
+    seconds: float
+    seed: int
+    cv: float = 1.0
+
+    @property
+    def group(self) -> str:
+        return f"{self.preset}-{self.load}"
+
+
+@dataclass(frozen=True)
+class FilePlan:
+    """How ``load_instances`` turns a trace file into instances (see ``[options.files]`` in problem.toml)."""
+
+    window_seconds: float = 600.0
+    rate_scale: float = 1.0
+    rate: float = 2.0
+    cv: float = 1.0
+    max_windows: int = 3
+    seed: int = 0
+
+
+def _split_plans(options: dict[str, Any]) -> dict[str, list[InstancePlan]]:
+    """Split plans from ``[options.splits]``; ProblemError when one is missing, malformed or shares a seed."""
+    try:
+        plans = {name: [InstancePlan(**raw) for raw in options["splits"][name]["instances"]] for name in SPLITS}
+    except (KeyError, TypeError) as exc:
+        raise ProblemError(f"serving: invalid [options.splits] in problem.toml ({exc!r})") from exc
+    for name, plan in plans.items():
+        for item in plan:
+            if item.preset not in wl.PRESETS:
+                raise ProblemError(f"serving: split {name} names unknown preset {item.preset!r}")
+    seeds = [(name, item.seed) for name, plan in plans.items() for item in plan]
+    for (a, x), (b, y) in itertools.combinations(seeds, 2):
+        if x == y:
+            raise ProblemError(f"serving: splits {a} and {b} share seed {x}; every instance needs its own seed")
+    return plans
+
+
+def _replica(options: dict[str, Any]) -> wl.Replica:
+    keys = ("cost_model", "slo_ttft", "slo_tpot", "kv_capacity_tokens", "max_new_tokens", "drain_seconds")
+    return wl.Replica(**{k: options[k] for k in keys if k in options})
+
+
+def _verdict_values(workload: Workload, log: Any, unservable: int) -> dict[str, float]:
+    """Metrics of a replayed log plus the load it faced; raises Infeasible (or ValueError) on a bad log."""
+    values = metrics(workload, replay(workload, log))
+    values["arrival_rate"] = references.arrival_rate(workload)
+    values["unservable"] = float(unservable)
+    return values
+
+
+class ServingProblem(Problem):
+    """Scheduling of a continuous-batching LLM server; a candidate decides admissions, chunks and preemptions."""
+
+    def __init__(self, spec: ProblemSpec):
+        super().__init__(spec)
+        self._plans = _split_plans(spec.options)
+        self._replica = _replica(spec.options)
+        try:
+            self._files = FilePlan(**spec.options.get("files", {}))
+        except TypeError as exc:
+            raise ProblemError(f"serving: invalid [options.files] in problem.toml ({exc})") from exc
+
+    def instances(self, split: str) -> list[Instance]:
+        plans = self._plans.get(split)
+        if plans is None:
+            raise ProblemError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
+        instances: list[Instance] = []
+        for k, plan in enumerate(plans):
+            trace = wl.synthetic_trace(plan.preset, plan.rate, plan.seconds, plan.seed, plan.cv)
+            data, unservable = wl.instance_data(trace, plan.seconds, self._replica)
+            instances.append(ServingInstance(f"{split}-{k:03d}", plan.group, data, unservable=unservable))
+        return instances
+
+    def verify(self, instance: Instance, output: Any) -> Verdict:
+        workload = Workload.from_data(instance.data)  # trusted data: a failure here is our bug, not the candidate's
+        try:
+            values = _verdict_values(workload, output, getattr(instance, "unservable", 0))
+        except Infeasible as exc:
+            return Verdict(False, reason=f"infeasible decision log: {exc}")
+        except (ValueError, TypeError, RecursionError) as exc:
+            return Verdict(False, reason=f"malformed decision log ({type(exc).__name__}: {str(exc)[:200]})")
+        return Verdict(True, values)
+
+    def aggregate(self, runs: Sequence[InstanceRun]) -> dict[str, float]:
+        """Means over instances of the per-instance goodput and P99 TTFT (each instance weighs the same,
+        whatever its length or load), and of the other rates; totals of counts."""
+        if not runs:
+            raise ProblemError("serving: nothing to aggregate (no instance runs)")
+        if not all(r.verdict.feasible for r in runs):
+            raise ProblemError("serving: aggregate takes feasible runs only")
+        values = [r.verdict.values for r in runs]
+        result = {name: sum(v.get(name, 0.0) for v in values) / len(values) for name in _MEANS}
+        result.update({name: float(sum(v.get(name, 0.0) for v in values)) for name in _SUMS})
+        return result
+
+    def bound(self, instance: Instance) -> Reference:
+        """The oracle's goodput (Past-Future knowing true output lengths), or the arrival rate without one."""
+        return references.reference_for(instance)
+
+    def bench_bounds(self, instances: Sequence[Instance]) -> dict[str, dict[str, float]]:
+        """Rows beside the baselines: the oracle's full metrics, and the arrival rate (every request on time)."""
+        rows: dict[str, dict[str, float]] = {}
+        oracle = references.oracle_module()
+        workloads = [Workload.from_data(i.data) for i in instances]
+        if oracle is not None and instances:
+            runs = []
+            for instance, workload in zip(instances, workloads):
+                outcome = simulate(workload, oracle.oracle_policy(workload))
+                values = _verdict_values(workload, outcome.log, getattr(instance, "unservable", 0))
+                runs.append(InstanceRun(instance, Verdict(True, values), 0.0))
+            rows["oracle (true lengths)"] = self.aggregate(runs)
+        if instances:
+            rate = sum(references.arrival_rate(w) for w in workloads) / len(workloads)
+            rows["arrival rate"] = {"goodput": rate, "attainment": 1.0, "throughput": rate}
+        return rows
+
+    def instances_at_rate(self, instances: Sequence[Instance], rate: float) -> list[Instance]:
+        """``instances`` with time compressed (or stretched) so that each has ``rate`` requests per second.
+
+        The same requests in the same bursts arrive faster: the load changes and nothing else, and the run's
+        drain time after the window is kept.
+        """
+        if not rate > 0:
+            raise ProblemError(f"serving: an arrival rate must be positive, got {rate}")
+        scaled: list[Instance] = []
+        for instance in instances:
+            data = dict(instance.data)
+            count = len(data["arrivals"])
+            if not count:
+                raise ProblemError(f"serving: instance {instance.id} has no requests to rescale")
+            factor = rate / (count / data["duration"])
+            drain = data["horizon"] - data["duration"]
+            data["arrivals"] = [t / factor for t in data["arrivals"]]
+            data["duration"] = data["duration"] / factor
+            data["horizon"] = data["duration"] + drain
+            scaled.append(replace(instance, data=data))
+        return scaled
+
+    def load_instances(self, path: Path) -> list[Instance]:
+        """Instances of an Azure LLM inference trace CSV or of a length-trace CSV (docs/serving.md)."""
+        path = Path(path)
+        if not path.is_file():
+            raise ProblemError(f"{path}: no such instance file")
+        files, stem = self._files, path.stem
+        if wl.is_azure_trace(path):
+            trace = wl.load_azure_trace(path).compressed(files.rate_scale)
+            windows = _window_starts(trace.span(), files.window_seconds)
+            pieces = [(trace.window(start, length), length) for start, length in windows]
+        elif wl.is_length_trace(path):
+            prompt, output = wl.load_length_trace(path)
+            traces = wl.length_trace_windows(
+                prompt, output, files.rate, files.window_seconds, files.max_windows, files.seed, files.cv
+            )
+            pieces = [(trace, files.window_seconds) for trace in traces]
+        else:
+            raise ProblemError(
+                f"{path}: not a known trace format; expected an Azure LLM inference trace CSV "
+                f"({','.join(wl.AZURE_COLUMNS)}) or a length-trace CSV ({','.join(wl.LENGTH_COLUMNS)},...)"
+            )
+        instances: list[Instance] = []
+        for k, (trace, length) in enumerate(pieces):
+            data, unservable = wl.instance_data(trace, length, self._replica)
+            instances.append(ServingInstance(f"{stem}-{k:03d}", stem, data, unservable=unservable))
+        return instances
+
+
+def _window_starts(span: float, length: float) -> list[tuple[float, float]]:
+    """(start, length) of consecutive windows covering ``[0, span]``; a last partial window is kept when it is
+    at least half as long as the others (its own length is its duration), and a trace shorter than one window
+    is one window of its span (at least a second)."""
+    if not length > 0:
+        raise ProblemError(f"serving: window_seconds must be positive, got {length}")
+    full = int(span // length)
+    windows = [(k * length, length) for k in range(full)]
+    rest = span - full * length
+    if rest >= length / 2 or not windows:
+        # A microsecond more, so that the last arrival falls inside the half-open window.
+        windows.append((full * length, max(rest, 1.0) + 1e-6))
+    return windows
+
+
+def make(spec: ProblemSpec) -> ServingProblem:
+    """The problem object the registry asks for."""
+    return ServingProblem(spec)
