@@ -27,7 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from evaluators.serving_cost import COST_MODELS  # noqa: E402
 from evaluators.serving_sim import Workload, metrics, replay, simulate  # noqa: E402
 
-AZURE_CONV = Path("/work/shared/data/azure-llm-trace/AzureLLMInferenceTrace_conv.csv")
+# The public data sets sit beside the checkout (../shared/data), never in it.
+AZURE_CONV = Path(__file__).resolve().parents[2] / "shared/data/azure-llm-trace/AzureLLMInferenceTrace_conv.csv"
 MAX_NEW_TOKENS = 4096
 DRAIN_SECONDS = 600.0
 
@@ -186,7 +187,9 @@ def main() -> None:
         f"{tokens} output tokens, mean decode batch {m['mean_batch']:.1f}, {m['preemptions']:.0f} preemptions, "
         f"goodput {m['goodput']:.2f} req/s, P99 TTFT {m['p99_ttft']:.3f} s",
         f"- simulate: **{sim_s:.2f} s** wall ({n / sim_s:,.0f} requests/s, "
-        f"{outcome.iterations / sim_s:,.0f} iterations/s); the policy's share {100 * spent[0] / sim_s:.0f}%",
+        f"{outcome.iterations / sim_s:,.0f} iterations/s); the policy's share {100 * spent[0] / sim_s:.0f}% "
+        f"({1e6 * spent[0] / outcome.iterations:.2f} us per call: the candidate-policy overhead per iteration, "
+        "since the engine runs in the candidate's sandbox and a call crosses no process boundary)",
         f"- replay of the log (the verifier's work): **{replay_s:.2f} s**, identical outcome",
         f"- engine per iteration, policy excluded: {engine_us:.2f} us ({1e9 * (sim_s - spent[0]) / tokens:.0f} ns "
         f"per output token); one SimPy `yield env.timeout(dt)` event: {simpy_us:.2f} us, so a SimPy loop would "

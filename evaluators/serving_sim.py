@@ -34,7 +34,7 @@ class Request:
     """
 
     __slots__ = ("_id", "_arrival", "_prompt", "_generated", "_prefilled", "_preemptions", "_first", "_finish",
-                 "_status", "_bs")  # fmt: skip
+                 "_status", "_bs", "_last", "_gap")  # fmt: skip
 
     def __init__(self, rid: int, arrival: float, prompt: int, block_size: int) -> None:
         self._id, self._arrival, self._prompt, self._bs = rid, arrival, prompt, block_size
@@ -42,6 +42,7 @@ class Request:
         self._first: float | None = None
         self._finish: float | None = None
         self._status = _ARRIVING
+        self._last = self._gap = 0.0  # clock of its latest token; largest gap between two of its tokens
 
     # attrgetter properties: a policy reading them costs no Python frame per access.
     id = property(operator.attrgetter("_id"), doc="index of the request in the workload")
@@ -96,6 +97,7 @@ class Outcome:
     Attributes:
         first_token, finish: clock at each request's first token and last token (None if it never came).
         preemptions, generated: per request, times preempted and output tokens produced.
+        max_gap: per request, the largest time between two consecutive tokens (0 with fewer than two).
         iterations: scheduler calls; decode_batch_sum: decoding requests summed over iterations.
         clock: the clock when the run ended.
         log: one entry per scheduler call, `[[[id, tokens], ...], [preempted ids]]`, plain ints.
@@ -105,6 +107,7 @@ class Outcome:
     finish: list[float | None]
     preemptions: list[int]
     generated: list[int]
+    max_gap: list[float]
     iterations: int
     decode_batch_sum: int
     clock: float
@@ -168,6 +171,7 @@ class _Engine:
             finish=[r._finish for r in reqs],
             preemptions=[r._preemptions for r in reqs],
             generated=[r._generated for r in reqs],
+            max_gap=[r._gap for r in reqs],
             iterations=self.iteration,
             decode_batch_sum=self.batch_sum,
             clock=self.clock,
@@ -236,6 +240,9 @@ class _Engine:
                 used += 1
             r._prefilled = held + 1
             r._generated += 1
+            if clock - r._last > r._gap:
+                r._gap = clock - r._last
+            r._last = clock
             if r._generated == output[r._id]:
                 finished.append(r)
         self.decode_kv += batch
@@ -247,6 +254,9 @@ class _Engine:
             r._generated += 1
             if r._first is None:
                 r._first = clock
+            elif clock - r._last > r._gap:  # back from a preemption: the stall counts in full
+                r._gap = clock - r._last
+            r._last = clock
             if r._generated == output[r._id]:
                 finished.append(r)
             decoding.append(r)
@@ -333,9 +343,10 @@ def _percentile(values: list[float], q: float) -> float:
 
 def metrics(workload: Workload, outcome: Outcome) -> dict[str, float]:
     """Every metric of docs/serving.md, "Metrics", from what the run did; the verifier's scores come from here."""
-    good = finished = 0
+    good = good_gap = finished = 0
     ttfts = []
-    for arrival, out, first, finish in zip(workload.arrivals, workload.output, outcome.first_token, outcome.finish):
+    rows = zip(workload.arrivals, workload.output, outcome.first_token, outcome.finish, outcome.max_gap)
+    for arrival, out, first, finish, gap in rows:
         ttft = (workload.horizon if first is None else first) - arrival
         ttfts.append(ttft)
         if finish is None:
@@ -344,10 +355,13 @@ def metrics(workload: Workload, outcome: Outcome) -> dict[str, float]:
         tpot = (finish - first) / (out - 1) if out > 1 else 0.0
         if ttft <= workload.slo_ttft and tpot <= workload.slo_tpot:
             good += 1
+        if ttft <= workload.slo_ttft and gap <= workload.slo_max_gap:
+            good_gap += 1
     n, duration = len(workload.arrivals), workload.duration
     return {
         "goodput": good / duration,
         "p99_ttft": _percentile(ttfts, 0.99),
+        "goodput_max_gap": good_gap / duration,
         "attainment": good / n if n else 0.0,
         "throughput": finished / duration,
         "tokens_per_s": sum(outcome.generated) / duration,

@@ -23,6 +23,8 @@ class Workload:
         prompt: prompt tokens per request, >= 1.
         output: true output tokens per request, 1..max_new_tokens; hidden from the scheduler.
         slo_ttft, slo_tpot: the SLOs in seconds.
+        slo_max_gap: the largest gap between two consecutive tokens of a request for the stall-aware goodput
+            (the Past-Future paper's SLA, a reported metric beside the objectives), seconds.
         kv_capacity_tokens: KV cache size; the engine has `kv_capacity_tokens // block_size` blocks.
         max_new_tokens: the cap on any output, told to the scheduler.
         cost: the iteration-time model.
@@ -42,6 +44,7 @@ class Workload:
     horizon: float
     duration: float
     block_size: int = 16
+    slo_max_gap: float = 0.5
 
     def __post_init__(self) -> None:
         _check_workload(self)
@@ -53,13 +56,14 @@ class Workload:
             raise ValueError(f"workload data must be a dict, got {type(data).__name__}")
         keys = {"arrivals", "prompt", "output", "slo_ttft", "slo_tpot", "kv_capacity_tokens", "max_new_tokens"}
         keys |= {"cost", "horizon", "duration"}
-        missing, extra = sorted(keys - set(data)), sorted(set(data) - keys - {"block_size"})
+        optional = {"block_size", "slo_max_gap"}
+        missing, extra = sorted(keys - set(data)), sorted(set(data) - keys - optional)
         if missing or extra:
             raise ValueError(f"workload keys: missing {missing}, unexpected {extra}")
         for key in ("arrivals", "prompt", "output"):
             if not isinstance(data[key], (list, tuple)):
                 raise ValueError(f"workload {key} must be a list, got {type(data[key]).__name__}")
-        fields = {k: data[k] for k in keys | ({"block_size"} & set(data))}
+        fields = {k: data[k] for k in keys | (optional & set(data))}
         for key in ("arrivals", "prompt", "output"):
             fields[key] = tuple(data[key])
         fields["cost"] = CostModel.from_data(data["cost"])
@@ -95,7 +99,7 @@ def _check_workload(w: Workload) -> None:
         )
     if not isinstance(w.cost, CostModel):
         raise ValueError(f"workload cost must be a CostModel, got {type(w.cost).__name__}")
-    for name in ("slo_ttft", "slo_tpot", "duration"):
+    for name in ("slo_ttft", "slo_tpot", "slo_max_gap", "duration"):
         _number(getattr(w, name), name)
     _number(w.horizon, "horizon", positive=False)
     _count(w.block_size, "block_size")

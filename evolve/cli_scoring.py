@@ -93,7 +93,7 @@ def _sweep_rate(problem: Problem, args: argparse.Namespace, target: float = 0.9)
         result = evaluator.evaluate(code, split)
         value = result.metrics.get("attainment", 0.0) if result.ok else 0.0
         rows.append([rate, result.status, result.metrics.get(problem.objectives[0].name), value])
-        print(f"rate {rate:.3g}/s: {result.status}, attainment {value:.1%}", flush=True)
+        print(f"rate {rate:.4g}/s: {result.status}, attainment {value:.1%}", flush=True)
         return value
 
     try:
@@ -107,5 +107,5 @@ def _sweep_rate(problem: Problem, args: argparse.Namespace, target: float = 0.9)
         evaluator.pool.close()
     rows.sort(key=lambda row: row[0])
     print(display.table(["rate [req/s]", "status", f"{problem.objectives[0].name} {args.split}", "attainment"], rows))
-    print(f"capacity: {low:.3g} requests/s with attainment >= {target:.0%}" if low else "no rate reached the target")
+    print(f"capacity: {low:.4g} requests/s with attainment >= {target:.0%}" if low else "no rate reached the target")
     return 0

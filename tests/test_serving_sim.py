@@ -99,6 +99,7 @@ def test_a_lone_request_takes_one_prefill_then_one_decode_iteration_per_further_
     decodes = sum(A + C + E * context for context in (11, 12, 13))  # it attends to its whole context
     assert out.finish[0] == pytest.approx(1.0 + ttft + decodes)
     assert (out.iterations, out.decode_batch_sum, out.generated, out.preemptions) == (4, 3, [4], [0])
+    assert out.max_gap == pytest.approx([A + C + 13 * E])  # the last decode step, the longest
     assert out.log == [[[[0, 10]], []], [[], []], [[], []], [[], []]]
 
 
@@ -145,6 +146,9 @@ def test_a_preempted_request_recomputes_its_context_and_keeps_its_first_token_ti
     expected = (A + 8 * B) + (A + C + 9 * E) + (A + C + 10 * E) + A + (A + 11 * B) + (A + C + 12 * E)
     expected += A + C + 13 * E
     assert out.finish[0] == pytest.approx(expected)
+    # The largest gap between two of its tokens is the stall: the preempting iteration plus the recompute.
+    assert out.max_gap == pytest.approx([A + (A + 11 * B)])
+    assert A + (A + 11 * B) > A + C + 13 * E  # longer than any decode step, so the stall is what is measured
 
 
 def test_under_random_feasible_decisions_memory_holds_and_prefill_exceeds_prompts_by_the_recomputed_tokens():
@@ -347,6 +351,7 @@ def test_metrics_of_a_hand_made_outcome():
         finish=[0.5, 2.05, 4.2, None],  # TPOTs 0 (one token), 0.075, 0.05; request 3 unfinished
         preemptions=[0, 2, 0, 1],
         generated=[1, 3, 5, 1],
+        max_gap=[0.0, 0.6, 0.1, 0.0],  # request 1 stalled longer than the 0.5 s gap SLO
         iterations=10,
         decode_batch_sum=15,
         clock=20.1,
@@ -354,6 +359,7 @@ def test_metrics_of_a_hand_made_outcome():
     )
     m = metrics(w, outcome)
     assert m["goodput"] == pytest.approx(2 / 4.0)
+    assert m["goodput_max_gap"] == pytest.approx(1 / 4.0)  # only request 0: on time, no gap over 0.5 s
     assert m["attainment"] == pytest.approx(2 / 4)
     assert m["throughput"] == pytest.approx(3 / 4.0)
     assert m["tokens_per_s"] == pytest.approx(10 / 4.0)

@@ -18,7 +18,9 @@ from problems.serving import references
 from problems.serving import workloads as wl
 
 # Metrics averaged over instances in `aggregate`; the others are totals.
-_MEANS = ("goodput", "p99_ttft", "attainment", "throughput", "tokens_per_s", "mean_batch", "arrival_rate")
+_MEANS = (
+    "goodput", "p99_ttft", "goodput_max_gap", "attainment", "throughput", "tokens_per_s", "mean_batch", "arrival_rate",
+)  # fmt: skip
 _SUMS = ("preemptions", "unfinished", "requests", "unservable")
 
 
@@ -87,7 +89,8 @@ def _split_plans(options: dict[str, Any]) -> dict[str, list[InstancePlan]]:
 
 
 def _replica(options: dict[str, Any]) -> wl.Replica:
-    keys = ("cost_model", "slo_ttft", "slo_tpot", "kv_capacity_tokens", "max_new_tokens", "drain_seconds")
+    keys = ("cost_model", "slo_ttft", "slo_tpot", "slo_max_gap", "kv_capacity_tokens", "max_new_tokens")
+    keys += ("drain_seconds",)
     return wl.Replica(**{k: options[k] for k in keys if k in options})
 
 

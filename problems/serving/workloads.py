@@ -296,6 +296,7 @@ class Replica:
     Attributes:
         cost_model: key of ``evaluators.serving_cost.COST_MODELS``.
         slo_ttft, slo_tpot: time to first token and time per output token, seconds.
+        slo_max_gap: largest gap between two tokens of a request for the reported stall-aware goodput, seconds.
         kv_capacity_tokens: KV cache of the instance; 0 takes the cost model's (the whole GPU).
         max_new_tokens: cap on every output (longer true outputs are cut, as a server's limit would).
         block_size: tokens per KV block.
@@ -306,6 +307,7 @@ class Replica:
     cost_model: str = "llama3-8b-h100"
     slo_ttft: float = 2.0
     slo_tpot: float = 0.1
+    slo_max_gap: float = 0.5
     kv_capacity_tokens: int = 0
     max_new_tokens: int = 2048
     block_size: int = 16
@@ -341,6 +343,7 @@ def instance_data(trace: Trace, duration: float, replica: Replica) -> tuple[dict
         "output": output[keep].tolist(),
         "slo_ttft": float(replica.slo_ttft),
         "slo_tpot": float(replica.slo_tpot),
+        "slo_max_gap": float(replica.slo_max_gap),
         "kv_capacity_tokens": int(capacity),
         "max_new_tokens": int(replica.max_new_tokens),
         "cost": cost.to_data(),
