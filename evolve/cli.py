@@ -130,6 +130,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if (run_dir / RUN_FILE).exists():
         raise UserError(f"{run_dir} already holds a run", f"use `adrs resume {run_dir}` or another --run-dir")
     evaluator = _run_evaluator(config, problem)  # first, so that a missing executor leaves no empty run behind
+    if not config.workers:  # recorded, so that the batch follows the pool in hand: a Ray cluster's CPUs too
+        config = config.replace(workers=evaluator.pool.size)
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
         try:

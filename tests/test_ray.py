@@ -17,6 +17,7 @@ import pytest
 from evaluators.pool import Job, LocalPool
 from evolve import cli
 from evolve.archive import Archive, sqlite_url
+from evolve.config import RunConfig
 
 RUNNER, ENTRY = "problems.tardiness.runner", "schedule"
 INSTANCE = {"p": [3, 2, 1, 4], "w": [1, 2, 1, 3], "d": [1, 2, 3, 4]}
@@ -37,6 +38,10 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+# More than this machine's cores in CI, so that a pool sized by the cluster is told apart from one sized locally.
+CLUSTER_CPUS = 3
+
+
 @pytest.fixture(scope="module")
 def ray_cluster(tmp_path_factory):
     """A real one-node Ray cluster (`ray start --head`) with token authentication; yields its address."""
@@ -46,8 +51,8 @@ def ray_cluster(tmp_path_factory):
     port = _free_port()
     command = [
         str(Path(sys.executable).with_name("ray")),
-        *("start", "--head", "--block", "--port", str(port), "--num-cpus", "2", "--include-dashboard=false"),
-        *("--object-store-memory", str(100 << 20), "--temp-dir", str(folder / "t")),
+        *("start", "--head", "--block", "--port", str(port), "--num-cpus", str(CLUSTER_CPUS)),
+        *("--include-dashboard=false", "--object-store-memory", str(100 << 20), "--temp-dir", str(folder / "t")),
     ]
     log = open(folder / "ray.log", "wb")  # noqa: SIM115 - closed at teardown
     head = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -105,6 +110,19 @@ def test_a_seeded_run_on_ray_gives_the_same_archive_as_on_the_local_executor(ray
     local, on_ray = _archive_signature(tmp_path / "local"), _archive_signature(tmp_path / "ray")
     assert len(local[0]) > 10 and local[4] == "finished"
     assert on_ray == local
+
+
+def test_without_workers_a_ray_run_uses_and_records_every_cpu_of_the_cluster(ray_cluster, tmp_path, capsys):
+    args = ["run", "tardiness", "--iterations", "1", "--executor", "ray", "--ray-address", ray_cluster]
+    assert cli.main([*args, "--run-dir", str(tmp_path / "r")]) == 0
+    assert f"{CLUSTER_CPUS} workers on Ray" in capsys.readouterr().out
+    archive = Archive(sqlite_url(tmp_path / "r"))
+    try:
+        config = RunConfig.from_dict(archive.run(1).config)
+    finally:
+        archive.close()
+    assert config.workers == CLUSTER_CPUS  # recorded, so a resume keeps the batch of 2 * 3 children
+    assert config.proposals_per_iteration == 2 * CLUSTER_CPUS
 
 
 def test_ray_actors_run_the_same_sandbox_and_a_dead_actor_costs_one_evaluation(ray_cluster):
