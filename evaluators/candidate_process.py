@@ -68,6 +68,7 @@ def _serve_candidate(runner, output_limit: int) -> None:
         return
     del request
     write_frame(_CHILD_OUT, b'{"ready": true}')
+    serving_pid = os.getpid()
     while True:
         data = json.loads(read_frame(_CHILD_IN, 1 << 28))
         try:
@@ -75,6 +76,10 @@ def _serve_candidate(runner, output_limit: int) -> None:
             text = json.dumps({"output": output})
         except BaseException as exc:  # noqa: BLE001
             text = json.dumps({"error": _describe(exc)})
+        if os.getpid() != serving_pid:
+            # A copy the candidate forked came back through the runner: left to go on, it would answer (and
+            # read requests) on the shared pipes in the candidate's place, and the replies would be a race.
+            os._exit(0)
         if len(text) > output_limit:
             text = json.dumps({"error": f"output of {len(text)} bytes exceeds the limit of {output_limit} bytes"})
         write_frame(_CHILD_OUT, text.encode())
