@@ -126,6 +126,23 @@ def test_indices_range_arguments_and_booleans_are_not_tuned():
         assert "p[0] *" in trial and "range(3) if True" in trial
 
 
+def test_numpy_axis_and_shape_arguments_are_not_tuned():
+    code = (
+        "import numpy as np\n"
+        "def f(x):\n"
+        "    # EVOLVE-BLOCK-START\n"
+        "    a = np.asarray(x).reshape(2, -1).sum(axis=1).repeat(2, 0)\n"
+        "    return float(a.max()) * 0.5\n"
+        "    # EVOLVE-BLOCK-END\n"
+        "VALUE = f([1.0, 2.0, 3.0, 4.0])\n"
+    )
+    scorer = Scorer()
+    TuneMutator(trials=8, batch=4).propose(context(code, scorer))
+    trials = [trial for call in scorer.calls for trial in call]
+    assert all("reshape(2, -1).sum(axis=1).repeat(2, 0)" in trial for trial in trials)
+    assert len({trial.split("* ")[1].split("\n")[0] for trial in trials}) > 1  # the real knob is tuned
+
+
 def test_at_most_max_constants_change_per_trial():
     lines = "".join(f"    c{i} = {i + 1}.0\n" for i in range(10))
     start, end = "def f():\n    # EVOLVE-BLOCK-START\n", "    return c0 + c9\n    # EVOLVE-BLOCK-END\n"

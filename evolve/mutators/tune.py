@@ -101,9 +101,9 @@ class TuneMutator:
 def _literals(code: str) -> list[_Literal]:
     """The tunable numeric literals inside the program's blocks, in text order.
 
-    Booleans, subscript indices and the arguments of ``range`` are left out: changing them breaks
-    programs far more often than it improves them. So are guard epsilons (``max(p, 1e-9)``), whose exact
-    value does not matter and would only spend the study's trials.
+    Booleans, subscript indices, the arguments of ``range`` and numpy's axis and shape arguments are left out:
+    changing them breaks programs far more often than it improves them. So are guard epsilons
+    (``max(p, 1e-9)``), whose exact value does not matter and would only spend the study's trials.
     """
     try:
         spans = block_spans(code)
@@ -138,14 +138,25 @@ def _is_guard(value: Number) -> bool:
     return isinstance(value, float) and 0 < abs(value) < GUARD_BELOW
 
 
+# Keywords and methods whose integer arguments are array axes or shapes (numpy's), never tunable parameters.
+_AXIS_KEYWORDS = frozenset({"axis", "axes", "axis1", "axis2", "ndmin"})
+_SHAPE_METHODS = frozenset({"reshape", "transpose", "swapaxes", "repeat", "squeeze", "expand_dims"})
+
+
 def _fixed_constant_ids(tree: ast.AST) -> set[int]:
-    """Ids of the constants inside subscripts' index expressions and inside ``range(...)`` arguments."""
+    """Ids of the constants inside subscripts' index expressions, ``range(...)`` arguments, axis keywords
+    (``axis=1``) and the arguments of shape methods (``.reshape(n, -1)``)."""
     fixed: set[int] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Subscript):
             fixed.update(id(inner) for inner in ast.walk(node.slice))
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "range":
-            fixed.update(id(inner) for arg in node.args for inner in ast.walk(arg))
+        elif isinstance(node, ast.keyword) and node.arg in _AXIS_KEYWORDS:
+            fixed.update(id(inner) for inner in ast.walk(node.value))
+        elif isinstance(node, ast.Call):
+            func = node.func
+            name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+            if name == "range" or name in _SHAPE_METHODS:
+                fixed.update(id(inner) for arg in node.args for inner in ast.walk(arg))
     return fixed
 
 
