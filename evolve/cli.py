@@ -276,6 +276,9 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("--sweep-rate", action="store_true", help="find the highest rate with >= 90%% attainment")
             sub.add_argument("--rate-from", type=float, default=1.0, help="first rate of --sweep-rate (req/s)")
             sub.add_argument("--bisections", type=int, default=4, help="bisection steps of --sweep-rate")
+        else:
+            sub.add_argument("--by-group", action="store_true", help="also a table per instance group")
+        sub.add_argument("--gpu", action="store_true", help="also time the outputs on a GPU (moe; needs torch)")
         sub.add_argument("--workers", type=int, default=0)
         sub.add_argument("--unsafe-no-sandbox", action="store_true")
         sub.set_defaults(handler=handler)

@@ -12,6 +12,9 @@ from evolve import display
 from evolve.cli_shared import UserError, load_problem, make_evaluator
 from problems.base import Instance, Problem, ProblemError
 
+# Metrics a problem's GPU verifier adds (``adrs eval/bench --gpu``), shown when present.
+GPU_METRICS = ("step_ms", "ideal_step_ms", "step_over_ideal")
+
 
 def _score_files(
     problem: Problem, files: Sequence[Path], split: str, instances_path: Path | None, workers: int, unsafe: bool
@@ -40,6 +43,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     split = "file" if args.instances else args.split
     if args.sweep_rate:
         return _sweep_rate(problem, args)
+    if args.gpu:
+        _use_gpu(problem)
     [result], _ = _score_files(problem, [args.file], split, args.instances, args.workers, args.unsafe_no_sandbox)
     print(f"{args.file} on {problem.name}/{split}: {result.status}")
     if not result.ok:
@@ -52,21 +57,59 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _use_gpu(problem: Problem) -> None:
+    """Turn on the problem's GPU verifier, failing early and clearly where it cannot run."""
+    from evaluators.moe_gpu import INSTALL_HINT, GpuBenchConfig, GpuUnavailable, describe
+
+    config = GpuBenchConfig()
+    try:
+        problem.use_gpu(config)
+        print(f"GPU verifier: {describe(config)}", flush=True)
+    except ProblemError as exc:
+        raise UserError(str(exc), "--gpu is for problems with a GPU verifier, e.g. moe") from None
+    except GpuUnavailable as exc:
+        raise UserError(str(exc), INSTALL_HINT) from None
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     problem = load_problem(args.problem)
     files = problem.baselines() + [problem.seed_program()]
     split = "file" if args.instances else args.split
+    if args.gpu:
+        _use_gpu(problem)
     results, instances = _score_files(problem, files, split, args.instances, args.workers, args.unsafe_no_sandbox)
+    by_group = args.by_group or problem.spec.bench_by_group
+    groups = sorted({i.group for i in instances}) if by_group else []
+    if len(groups) > 1:
+        for group in groups:
+            members = [i for i in instances if i.group == group]
+            print(f"\n{group} ({len(members)} instances)")
+            print(_bench_table(problem, files, [r.groups.get(group, {}) for r in results], results, members, split))
+        print(f"\nall {len(instances)} instances")
+    print(_bench_table(problem, files, [r.metrics for r in results], results, instances, split))
+    return 0
+
+
+def _bench_table(
+    problem: Problem,
+    files: Sequence[Path],
+    metrics: Sequence[dict[str, float]],
+    results: Sequence[EvaluationResult],
+    instances: Sequence[Instance],
+    split: str,
+) -> str:
+    """The leaderboard: each program's objectives and reported metrics, best first, then the problem's bounds."""
     objectives, reported = list(problem.objectives), list(problem.spec.reported)
+    measured = {name for m in metrics for name in m}
+    reported += [name for name in GPU_METRICS if name in measured]
     names = [o.name for o in objectives] + reported
-    rows = [[f.stem, r.status, *[r.metrics.get(name) for name in names]] for f, r in zip(files, results)]
+    rows = [[f.stem, r.status, *[m.get(name) for name in names]] for f, r, m in zip(files, results, metrics)]
     primary = objectives[0]
     rows.sort(key=lambda row: (row[2] is None, primary.oriented(row[2]) if row[2] is not None else 0))
     bounds = problem.bench_bounds(instances)
     rows += [[name, "bound", *[values.get(n) for n in names]] for name, values in bounds.items()]
     headers = ["program", "status", *display.metric_columns(objectives, (split,)), *reported]
-    print(display.table(headers, rows))
-    return 0
+    return display.table(headers, rows)
 
 
 def _sweep_rate(problem: Problem, args: argparse.Namespace, target: float = 0.9) -> int:

@@ -73,13 +73,14 @@ class Reference:
 
     Attributes:
         value: the objective value of the reference.
-        kind: ``optimum`` (proven), ``best-known`` (supplied by a published source) or ``computed`` (our best
-            heuristic effort; an upper bound for minimisation, not an optimum).
+        kind: ``optimum`` (proven), ``best-known`` (supplied by a published source), ``computed`` (our best
+            heuristic effort; an upper bound for minimisation, not an optimum) or ``bound`` (a proven limit that
+            no program passes, though none may reach it).
         source: how it was obtained (e.g. ``subset-dp``, ``file``, ``local-search``).
     """
 
     value: float
-    kind: Literal["optimum", "best-known", "computed"]
+    kind: Literal["optimum", "best-known", "computed", "bound"]
     source: str
 
 
@@ -123,6 +124,7 @@ class ProblemSpec:
         memory_mb: address-space limit of the candidate's process.
         options: problem-specific settings from the ``[options]`` table.
         reported: metrics shown beside the objectives in tables (e.g. ``attainment``), never selected on.
+        bench_by_group: whether ``adrs bench`` also prints a table per instance group (e.g. per model preset).
     """
 
     name: str
@@ -136,6 +138,7 @@ class ProblemSpec:
     memory_mb: int = 1024
     options: dict[str, Any] = field(default_factory=dict)
     reported: tuple[str, ...] = ()
+    bench_by_group: bool = False
 
     @classmethod
     def from_toml(cls, path: Path) -> ProblemSpec:
@@ -154,6 +157,7 @@ class ProblemSpec:
                 memory_mb=int(limits.get("memory_mb", 1024)),
                 options=dict(raw.get("options", {})),
                 reported=tuple(raw.get("reported", ())),
+                bench_by_group=bool(raw.get("bench_by_group", False)),
             )
         except (KeyError, TypeError, tomllib.TOMLDecodeError) as exc:
             raise ProblemError(f"{path}: invalid problem.toml ({exc!r})") from exc
@@ -213,6 +217,11 @@ class Problem(ABC):
         """``instances`` with their arrivals redrawn at ``rate`` per second, for ``adrs eval --sweep-rate``;
         only problems whose instances have an arrival rate offer it."""
         raise ProblemError(f"problem {self.name!r} has no arrival rate to sweep")
+
+    def use_gpu(self, config: Any) -> None:
+        """Time outputs on a GPU too (``adrs eval --gpu``); ``config`` is an ``evaluators.moe_gpu.GpuBenchConfig``.
+        Only problems with a GPU verifier offer it."""
+        raise ProblemError(f"{self.name} has no GPU verifier")
 
     def seed_program(self) -> Path:
         return seeds_dir() / self.spec.seed
