@@ -20,7 +20,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import sessionmaker
 
 from evaluators.evaluator import EvaluationResult
-from evolve.models import Base, Evaluation, LLMCall, Migration, Program, Run
+from evolve.models import Base, Evaluation, LLMCall, Migration, Program, Progress, Run
 
 DB_FILENAME = "archive.db"
 _SCHEMA_LOCK = 0x61647273  # "adrs": the PostgreSQL advisory lock held while creating the tables
@@ -86,6 +86,17 @@ class RunRecord:
     wall_seconds: float
     dollars: float = 0.0
     tokens: int = 0
+
+
+@dataclass(frozen=True)
+class ProgressRecord:
+    """The run's cumulative counters after ``iteration`` was committed."""
+
+    iteration: int
+    evaluations: int
+    wall_seconds: float
+    dollars: float
+    tokens: int
 
 
 @dataclass(frozen=True)
@@ -260,6 +271,16 @@ class Archive:
             run.evaluations += evaluations_spent
             if wall_seconds is not None:
                 run.wall_seconds = wall_seconds
+            session.add(
+                Progress(
+                    run_id=run_id,
+                    iteration=iteration,
+                    evaluations=run.evaluations,
+                    wall_seconds=run.wall_seconds,
+                    dollars=run.dollars,
+                    tokens=run.tokens,
+                )
+            )
         return ids
 
     def add_evaluation(self, program_id: int, result: EvaluationResult) -> bool:
@@ -293,6 +314,12 @@ class Archive:
         with self._session() as session:
             query = select(LLMCall).where(LLMCall.request_hash == request_hash, LLMCall.response != "")
             return session.scalars(query.order_by(LLMCall.id).limit(1)).first()
+
+    def progress(self, run_id: int) -> list[ProgressRecord]:
+        """The run's counters after each committed iteration, oldest first (empty for archives older than them)."""
+        with self._session() as session:
+            rows = session.scalars(select(Progress).where(Progress.run_id == run_id).order_by(Progress.id))
+            return [ProgressRecord(r.iteration, r.evaluations, r.wall_seconds, r.dollars, r.tokens) for r in rows]
 
     def migrations(self, run_id: int) -> list[tuple[int, int]]:
         """(program id, island) of every migration of the run, oldest first."""

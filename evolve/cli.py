@@ -7,16 +7,12 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import make_url
 
 from evaluators.evaluator import Evaluator
-from evolve import display
+from evolve import api, cli_report, display
 from evolve.archive import Archive, sqlite_url
 from evolve.cli_scoring import cmd_bench, cmd_eval
 from evolve.cli_shared import UserError, load_problem, make_evaluator
@@ -29,19 +25,16 @@ from evolve.mutators.registry import build_mutators, check_names
 from problems import registry
 from problems.base import Problem
 
+if TYPE_CHECKING:
+    from evolve.report import LiveReport
+
 RUN_FILE = "run.toml"
 LLM_MUTATORS = {"llm": 0.8, "tune": 0.2}
 
 
 def _open_run(run_dir: Path, db: str | None) -> tuple[Archive, int]:
-    run_file = run_dir / RUN_FILE
-    if not run_file.is_file():
-        raise UserError(f"{run_dir} is not a run directory (no {RUN_FILE})", "pass the folder `adrs run` created")
-    saved = tomllib.loads(run_file.read_text())
-    try:
-        return Archive(db or saved.get("db") or sqlite_url(run_dir)), int(saved["run_id"])
-    except Exception as exc:  # noqa: BLE001 - any database trouble is the user's setting
-        raise UserError(f"cannot open the archive of {run_dir}: {exc}", "check --db") from None
+    view = api.open_run(run_dir, db)
+    return view.archive, view.run_id
 
 
 def _run_evaluator(config: RunConfig, problem: Problem) -> Evaluator:
@@ -64,8 +57,11 @@ def _run_loop(
             replayed = replies.programs(replayed_id)
         mutators = build_mutators(config, problem.spec, ledger, replies)
         report = lambda line: print(line, flush=True)  # noqa: E731
-        loop = Loop(config, evaluator, archive, run_id, mutators, run_dir, report, ledger, replayed)
+        live = _live_report(config, archive, run_id, run_dir, evaluator)
+        loop = Loop(config, evaluator, archive, run_id, mutators, run_dir, report, ledger, replayed, live)
         outcome = loop.run()
+        if live is not None:
+            live.write()  # the run's last word: test scores in, no more reloading
     except SeedFailed as exc:
         raise UserError(str(exc), "fix the seed program of the problem") from None
     run = archive.run(run_id)
@@ -81,6 +77,18 @@ def _run_loop(
     print("for comparison, the seed program:\n" + display.frontier_table(seeds, problem.objectives).split("\n", 2)[2])
     print(f"\nrun directory: {run_dir}   (adrs show {run_dir} ID, adrs resume {run_dir})")
     return 0
+
+
+def _live_report(
+    config: RunConfig, archive: Archive, run_id: int, run_dir: Path, evaluator: Evaluator
+) -> LiveReport | None:
+    """The hook of ``--report-every N``, or None."""
+    if not config.report_every:
+        return None
+    from evolve.api import RunView
+    from evolve.report import LiveReport  # deferred: plotly is only needed for a report
+
+    return LiveReport(RunView(run_dir, archive, run_id), config.report_every, evaluator)
 
 
 # ---------------------------------------------------------------------------------------------- commands
@@ -112,6 +120,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         executor=args.executor,
         ray_address=args.ray_address,
         objectives=args.objectives and tuple(name.strip() for name in args.objectives.split(",")),
+        report_every=args.report_every,
     )
     if args.unsafe_no_sandbox:
         overrides["unsafe_no_sandbox"] = True
@@ -163,7 +172,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     archive, run_id = _open_run(args.run_dir, args.db)
     run = archive.run(run_id)
     config = RunConfig.from_dict(run.config).replace(
-        iterations=args.iterations, executor=args.executor, ray_address=args.ray_address
+        iterations=args.iterations, executor=args.executor, ray_address=args.ray_address, report_every=args.report_every
     )
     if run.iteration >= config.iterations:
         raise UserError(
@@ -249,6 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
     for parser_ in (run, resume):
         parser_.add_argument("--executor", choices=("local", "ray"), help="where sandboxes run (default: local)")
         parser_.add_argument("--ray-address", help="a running Ray cluster: HOST:PORT, auto or ray://HOST:PORT")
+        parser_.add_argument("--report-every", type=int, help="rewrite RUN_DIR/report.html every N iterations")
     resume.set_defaults(handler=cmd_resume)
 
     for name, handler, text in (
@@ -282,6 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--workers", type=int, default=0)
         sub.add_argument("--unsafe-no-sandbox", action="store_true")
         sub.set_defaults(handler=handler)
+    cli_report.add_commands(commands)
     return parser
 
 

@@ -59,6 +59,8 @@ class RunConfig:
             so calls overlap evaluations.
         model_selection: ``bandit`` (Thompson sampling on frontier improvement per dollar) or ``weights``
             (each model drawn by its ``@WEIGHT``).
+        report_every: rewrite the HTML report ``report.html`` of the run directory every this many iterations
+            and once more when the run ends, for a live view (``adrs report`` writes it on demand); 0 = never.
     """
 
     problem: str = "tardiness"
@@ -90,13 +92,15 @@ class RunConfig:
     replay: str = ""
     model_selection: str = "bandit"
     llm_concurrency: int = 2
+    report_every: int = 0
 
     def __post_init__(self) -> None:
         positive = ("iterations", "islands", "population_size", "migration_interval", "tune_trials", "llm_concurrency")
         for name in positive:
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
-        for name in ("batch_size", "max_evaluations", "max_wall_seconds", "workers", "migration_size", "inspirations"):
+        non_negative = ("batch_size", "max_evaluations", "max_wall_seconds", "workers", "migration_size")
+        for name in (*non_negative, "inspirations", "report_every"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must not be negative, got {getattr(self, name)}")
         if not self.mutators or any(w < 0 for w in self.mutators.values()) or sum(self.mutators.values()) <= 0:

@@ -78,8 +78,11 @@ class Loop:
         report: Callable[[str], None] = print,
         ledger: LLMLedger | None = None,
         replayed: Sequence[ProgramRecord] = (),
+        after_iteration: Callable[[int], None] | None = None,
     ):
+        """``after_iteration`` is called with the iteration's number once it is committed (the live report)."""
         self.config, self.evaluator, self.archive, self.run_id = config, evaluator, archive, run_id
+        self.after_iteration = after_iteration
         self.mutators, self.run_dir, self.report, self.ledger = mutators, Path(run_dir), report, ledger
         # A replay takes the recorded evaluation of every program it meets again, so that measured times, and
         # with them every selection and every prompt, are the recorded ones.
@@ -222,6 +225,8 @@ class Loop:
             for program_id, island in migrations:
                 self._place(self.programs[program_id], island)
             self._progress(new_programs)
+            if self.after_iteration is not None:
+                self.after_iteration(self.iteration)
         return outcome
 
     def _rng(self, slot: int) -> random.Random:

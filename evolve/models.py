@@ -104,6 +104,20 @@ class Evaluation(Base):
     program: Mapped[Program] = relationship(back_populates="evaluations")
 
 
+class Progress(Base):
+    """The run's cumulative counters right after one committed iteration (iteration 0: the seed), so that a
+    report or a comparison can say what reaching a program cost."""
+
+    __tablename__ = "progress"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    iteration: Mapped[int] = mapped_column(Integer)
+    evaluations: Mapped[int] = mapped_column(Integer)  # as Run.evaluations: sandbox runs, tuning included
+    wall_seconds: Mapped[float] = mapped_column(Float)
+    dollars: Mapped[float] = mapped_column(Float)
+    tokens: Mapped[int] = mapped_column(Integer)
+
+
 class Migration(Base):
     """A program copied into another island's population."""
 

@@ -1,4 +1,5 @@
 import math
+import random
 
 import pytest
 
@@ -91,3 +92,11 @@ def test_pareto_front_lists_non_dominated_indices_in_order():
 
 def test_single_objective_front_is_the_minimum_with_its_ties():
     assert pareto_front([(3.0,), (1.0,), (2.0,), (1.0,)]) == [1, 3]
+
+
+def test_pareto_front_is_the_first_front_of_the_full_sort_ties_and_copies_included():
+    rng = random.Random(7)
+    for size in (1, 5, 60, 300):
+        for dims in (1, 2, 3):
+            points = [tuple(float(rng.randint(0, 6)) for _ in range(dims)) for _ in range(size)]
+            assert pareto_front(points) == non_dominated_sort(points)[0]
