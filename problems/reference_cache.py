@@ -42,11 +42,16 @@ def read_cache(path: Path) -> dict[str, Reference]:
 
 def write_cache(path: Path, key: str, reference: Reference) -> None:
     """Merge one entry into the file atomically; failure to write only costs a recomputation later."""
+    write_cache_many(path, {key: reference})
+
+
+def write_cache_many(path: Path, new: dict[str, Reference]) -> None:
+    """Merge entries into the file in one atomic rewrite (a split's worth at once, not one rewrite each)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with _locked(path.with_name(path.name + ".lock")):
             entries = read_cache(path)
-            entries[key] = reference
+            entries.update(new)
             payload = {k: {"value": r.value, "kind": r.kind, "source": r.source} for k, r in entries.items()}
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
             try:

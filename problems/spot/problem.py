@@ -1,0 +1,222 @@
+"""The trusted half of ``spot``: splits, the verifier of action logs, aggregation and the omniscient optimum.
+
+A candidate's output is the log of its policy's actions; ``verify`` replays it with the same engine on the
+instance's own trace windows (``evaluators/spot_sim.py``) and computes cost and deadline outcome itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from evaluators.spot_sim import Infeasible, Outcome, Scenario, ScenarioError, on_demand_outcome, replay
+from problems.base import SPLITS, Instance, InstanceRun, Problem, ProblemError, ProblemSpec, Reference, Verdict
+from problems.spot import optima
+from problems.spot.scenarios import LITERATURE_STARTS, Grid, TraceSource, expand
+from problems.spot.synthetic import Lifetimes
+from problems.spot.traces import CONVENTIONS, load_trace, load_trace_dir, traces_dir
+
+# Per-scenario values averaged over instances by `aggregate`.
+_MEANS = ("cost", "on_demand_cost", "optimum", "spot_hours", "on_demand_hours", "changeovers", "preemptions")
+
+
+@dataclass(frozen=True)
+class FilePlan:
+    """How ``load_instances`` turns a trace file (or a folder of them, one zone each) into scenarios.
+
+    Attributes:
+        window: ticks per window.
+        starts: start ticks; empty means the literature's, less those whose window leaves the trace.
+        deadlines, overheads: hours, crossed with every window.
+        task: the job's compute in hours.
+        convention: how the files encode availability: ``available`` (SkyPilot, 1 = available) or
+            ``preempted`` (1 = preempted).
+    """
+
+    window: int = 554
+    starts: tuple[int, ...] = ()
+    deadlines: tuple[float, ...] = (52.0, 70.0, 92.0)
+    overheads: tuple[float, ...] = (0.02, 0.2, 0.4)
+    task: float = 48.0
+    convention: str = "available"
+
+
+def _lifetimes(options: dict[str, Any]) -> dict[str, Lifetimes]:
+    try:
+        return {
+            name: Lifetimes(*(float(x) for x in raw["up"]), *(float(x) for x in raw["down"]))
+            for name, raw in options.get("lifetimes", {}).items()
+        }
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ProblemError(f"spot: invalid [options.lifetimes] in problem.toml ({exc!r})") from None
+
+
+def split_grids(options: dict[str, Any]) -> dict[str, list[Grid]]:
+    try:
+        raw = {name: options["splits"][name]["grids"] for name in SPLITS}
+    except (KeyError, TypeError) as exc:
+        raise ProblemError(f"spot: invalid [options.splits] in problem.toml ({exc!r})") from None
+    return {name: [Grid.from_options(g) for g in grids] for name, grids in raw.items()}
+
+
+def _file_plan(options: dict[str, Any]) -> FilePlan:
+    raw = dict(options.get("files", {}))
+    try:
+        plan = FilePlan(
+            window=int(raw.pop("window", 554)),
+            starts=tuple(int(s) for s in raw.pop("starts", ())),
+            deadlines=tuple(float(x) for x in raw.pop("deadlines", (52.0, 70.0, 92.0))),
+            overheads=tuple(float(x) for x in raw.pop("overheads", (0.02, 0.2, 0.4))),
+            task=float(raw.pop("task", 48.0)),
+            convention=str(raw.pop("convention", "available")),
+        )
+    except (TypeError, ValueError) as exc:
+        raise ProblemError(f"spot: invalid [options.files] in problem.toml ({exc})") from None
+    if raw or plan.convention not in CONVENTIONS:
+        raise ProblemError(f"spot: invalid [options.files] in problem.toml (unknown {sorted(raw) or plan.convention})")
+    return plan
+
+
+def scenario_values(sc: Scenario, outcome: Outcome, optimum: float) -> dict[str, float]:
+    """What the verifier reports of one finished scenario."""
+    on_demand = on_demand_outcome(sc).cost
+    return {
+        "cost": outcome.cost,
+        "on_demand_cost": on_demand,
+        "optimum": optimum,
+        "gap": 100.0 * (outcome.cost - optimum) / optimum if optimum > 0 else 0.0,
+        "finish_hours": (outcome.finish_time or 0.0) / 3600.0,
+        "spot_hours": outcome.spot_ticks * sc.gap / 3600.0,
+        "on_demand_hours": outcome.on_demand_ticks * sc.gap / 3600.0,
+        "changeovers": float(outcome.changeovers),
+        "preemptions": float(outcome.preemptions),
+        "zones": float(sc.zones),
+    }
+
+
+class SpotProblem(Problem):
+    """Deadline-aware spot scheduling; a candidate is a policy called every tick (docs/spot.md)."""
+
+    def __init__(self, spec: ProblemSpec):
+        super().__init__(spec)
+        self._grids = split_grids(spec.options)
+        self._files = _file_plan(spec.options)
+        synthetic = spec.options.get("synthetic", {})
+        self._source = TraceSource(
+            traces_dir(),
+            _lifetimes(spec.options),
+            ticks=int(synthetic.get("ticks", 3895)),
+            gap_seconds=float(synthetic.get("gap_seconds", 600.0)),
+            convention=self._files.convention,
+        )
+        self._scenarios: dict[int, tuple[Instance, Scenario]] = {}  # by id(instance); holds the instance alive
+
+    def instances(self, split: str) -> list[Instance]:
+        grids = self._grids.get(split)
+        if grids is None:
+            raise ProblemError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
+        cells = [cell for grid in grids for cell in expand(grid, self._source)]
+        return self._with_optima(split, [(group, data) for group, data, _ in cells])
+
+    def _with_optima(self, prefix: str, cells: list[tuple[str, dict]]) -> list[Instance]:
+        scenarios = []
+        for group, data in cells:
+            try:
+                scenarios.append(Scenario.from_data(data))
+            except ScenarioError as exc:
+                raise ProblemError(f"spot: scenario {group}: {exc}") from None
+        references = optima.optima([data for _, data in cells], scenarios)
+        instances = []
+        for k, ((group, data), sc, ref) in enumerate(zip(cells, scenarios, references)):
+            instance = Instance(f"{prefix}-{k:04d}", group, data, reference=ref.value, reference_kind=ref.kind)
+            self._scenarios[id(instance)] = (instance, sc)
+            instances.append(instance)
+        return instances
+
+    def _scenario(self, instance: Instance) -> Scenario:
+        known = self._scenarios.get(id(instance))
+        if known is not None and known[0] is instance:
+            return known[1]
+        sc = Scenario.from_data(instance.data)  # trusted data: a failure here is our bug, not the candidate's
+        self._scenarios[id(instance)] = (instance, sc)
+        return sc
+
+    def verify(self, instance: Instance, output: Any) -> Verdict:
+        sc = self._scenario(instance)
+        try:
+            outcome = replay(sc, output)
+        except Infeasible as exc:
+            return Verdict(False, reason=f"infeasible action log: {exc}")
+        if not outcome.finished:
+            ended = "" if len(outcome.log) == sc.ticks else f" (the log stops after {len(outcome.log)} ticks)"
+            return Verdict(
+                False,
+                reason=f"deadline missed: {outcome.done / 3600:.4g} of {sc.task / 3600:g} h of compute done by "
+                f"the deadline at {sc.deadline / 3600:g} h{ended}",
+            )
+        return Verdict(True, scenario_values(sc, outcome, self.bound(instance).value))
+
+    def aggregate(self, runs: Sequence[InstanceRun]) -> dict[str, float]:
+        """Means over scenarios (each weighs the same); savings and gap of the mean cost, as the literature
+        reports them; the worst scenario's gap; means over single- and multi-zone scenarios apart."""
+        if not runs:
+            raise ProblemError("spot: nothing to aggregate (no instance runs)")
+        if not all(r.verdict.feasible for r in runs):
+            raise ProblemError("spot: aggregate takes feasible runs only")
+        values = [r.verdict.values for r in runs]
+        result = {name: sum(v[name] for v in values) / len(values) for name in _MEANS}
+        result["savings"] = 100.0 * (1.0 - result["cost"] / result["on_demand_cost"])
+        result["gap"] = 100.0 * (result["cost"] / result["optimum"] - 1.0)
+        result["worst_gap"] = max(v["gap"] for v in values)
+        result["misses"] = 0.0  # a missed deadline makes the run infeasible: a feasible set has none
+        for name, members in (("cost_single", [v for v in values if v["zones"] == 1]),
+                              ("cost_multi", [v for v in values if v["zones"] > 1])):  # fmt: skip
+            if members:
+                result[name] = sum(v["cost"] for v in members) / len(members)
+        return result
+
+    def bound(self, instance: Instance) -> Reference:
+        """The omniscient optimum (exact), attached when the instance was made or solved now."""
+        if instance.reference is not None and instance.reference_kind == "optimum":
+            return Reference(instance.reference, "optimum", optima.SOURCE)
+        return optima.optima([instance.data], [self._scenario(instance)])[0]
+
+    def bench_bounds(self, instances: Sequence[Instance]) -> dict[str, dict[str, float]]:
+        """The omniscient optimum's row: its own mean cost and savings (gap 0 by definition)."""
+        if not instances:
+            return {}
+        runs = []
+        for instance in instances:
+            sc, optimum = self._scenario(instance), self.bound(instance).value
+            values = dict.fromkeys(_MEANS, float("nan"))  # the program yields a cost, not a schedule's counts
+            values.update(cost=optimum, on_demand_cost=on_demand_outcome(sc).cost, optimum=optimum, gap=0.0)
+            values["zones"] = float(sc.zones)
+            runs.append(InstanceRun(instance, Verdict(True, values), 0.0))
+        return {"omniscient optimum": self.aggregate(runs)}
+
+    def load_instances(self, path: Path) -> list[Instance]:
+        """Scenarios of a SkyPilot trace file, or of a folder of them (each a single-zone environment)."""
+        path = Path(path)
+        plan = self._files
+        if path.is_dir():
+            traces = list(load_trace_dir(path, plan.convention).values())  # type: ignore[arg-type]
+        elif path.is_file():
+            traces = [load_trace(path, plan.convention)]  # type: ignore[arg-type]
+        else:
+            raise ProblemError(f"{path}: no such trace file or folder")
+        cells: list[tuple[str, dict]] = []
+        for trace in traces:
+            starts = plan.starts or tuple(s for s in LITERATURE_STARTS if s + plan.window <= trace.ticks)
+            if not starts:
+                starts = (0,)  # a trace shorter than one window: one window from its start
+            source = TraceSource.of([trace])
+            grid = Grid(((trace.name,),), starts, plan.window, plan.deadlines, plan.overheads, task=plan.task)
+            cells += [(f"{trace.name}-{group}", data) for group, data, _ in expand(grid, source)]
+        return self._with_optima(path.stem, cells)
+
+
+def make(spec: ProblemSpec) -> SpotProblem:
+    """The problem object the registry asks for."""
+    return SpotProblem(spec)
