@@ -48,10 +48,19 @@ def oriented(metrics: dict[str, float], objectives: Sequence[Objective]) -> tupl
 
 
 def frontier_of(programs: Iterable[ProgramRecord], objectives: Sequence[Objective]) -> list[ProgramRecord]:
-    """Programs not dominated on train, best primary objective first."""
-    scored = [p for p in programs if p.metrics("train") is not None]
+    """Programs not dominated on train, best primary objective first.
+
+    Programs with the same train values are one point of the frontier, stood for by the first of them (lowest
+    id): with a deterministic objective, edits of dead code would otherwise each join it, and each be scored on
+    test.
+    """
+    scored = sorted((p for p in programs if p.metrics("train") is not None), key=lambda p: p.id)
     points = [oriented(p.metrics("train"), objectives) for p in scored]
-    return sorted((scored[i] for i in pareto_front(points)), key=lambda p: oriented(p.metrics("train"), objectives))
+    first = {}
+    for index, point in enumerate(points):
+        first.setdefault(point, index)
+    front = [i for i in pareto_front(points) if first[points[i]] == i]
+    return sorted((scored[i] for i in front), key=lambda p: oriented(p.metrics("train"), objectives))
 
 
 @dataclass(frozen=True)

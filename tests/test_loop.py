@@ -10,11 +10,12 @@ import pytest
 
 from evaluators.evaluator import Evaluator, static_check
 from evaluators.pool import LocalPool
-from evolve.archive import Archive, sqlite_url
+from evolve.archive import Archive, EvaluationRecord, ProgramRecord, sqlite_url
 from evolve.config import RunConfig
-from evolve.loop import Loop
+from evolve.loop import Loop, frontier_of
 from evolve.mutator import Candidate, MutationContext
 from problems import registry
+from problems.base import Objective
 
 SEED = """\
 # EVOLVE-BLOCK-START
@@ -166,3 +167,15 @@ def test_two_runs_with_the_same_seed_propose_the_same_first_children(tmp_path):
         run_with(config, tmp_path / name)
         codes.append(sorted(p.code_hash for p in Archive(sqlite_url(tmp_path / name)).programs(1)))
     assert codes[0] == codes[1] and len(codes[0]) > 1
+
+
+def _scored(program_id: int, gap: float, time_ms: float) -> ProgramRecord:
+    train = EvaluationRecord("train", "ok", {"gap": gap, "time_ms": time_ms}, {}, [], "", 0)
+    return ProgramRecord(program_id, 1, "", str(program_id), (), 0, 0, 0, "genetic", None, "", {"train": train})
+
+
+def test_programs_with_equal_train_values_are_one_frontier_point_the_first_found():
+    objectives = [Objective("gap", "min"), Objective("time_ms", "min")]
+    programs = [_scored(5, 1.0, 2.0), _scored(2, 1.0, 2.0), _scored(3, 2.0, 1.0), _scored(4, 3.0, 3.0)]
+    assert [p.id for p in frontier_of(programs, objectives)] == [2, 3]
+    assert [p.id for p in frontier_of(programs, objectives[:1])] == [2]
