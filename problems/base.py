@@ -9,6 +9,7 @@ JSON data. A candidate never reports its own score: ``verify`` recomputes everyt
 from __future__ import annotations
 
 import math
+import types
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -228,6 +229,28 @@ class Problem(ABC):
 
     def baselines(self) -> list[Path]:
         return [seeds_dir() / b for b in self.spec.baselines]
+
+
+def check_unique_seeds(problem: str, seeds: Sequence[tuple[str, int]]) -> None:
+    """ProblemError when two generated instances of a problem's splits, given as (split, seed), share a seed:
+    then test would repeat what train saw."""
+    first: dict[int, str] = {}
+    for split, seed in seeds:
+        if seed in first:
+            raise ProblemError(
+                f"{problem}: splits {first[seed]} and {split} share seed {seed}; every instance needs its own seed"
+            )
+        first[seed] = split
+
+
+def seed_module(relative: str, name: str) -> types.ModuleType:
+    """A fresh module of the seed file ``seeds/<relative>``: trusted code of the repository (a baseline that a
+    problem's oracle or reference reuses), executed in the framework's process."""
+    path = seeds_dir() / relative
+    module = types.ModuleType(name)
+    module.__file__ = str(path)
+    exec(compile(path.read_text(encoding="utf-8"), str(path), "exec"), module.__dict__)
+    return module
 
 
 def is_finite_number(value: Any) -> bool:

@@ -7,16 +7,13 @@ import types
 import numpy as np
 import pytest
 
-from problems.base import seeds_dir
+from problems.base import seed_module
 from problems.moe.loads import Cluster, generate
 from problems.moe.plan import gpu_loads, parse_plan
 
 
 def load_seed(name: str) -> types.ModuleType:
-    path = seeds_dir() / "moe" / name
-    module = types.ModuleType(path.stem)
-    exec(compile(path.read_text(), str(path), "exec"), module.__dict__)
-    return module
+    return seed_module(f"moe/{name}", name.removesuffix(".py"))
 
 
 def cluster_dict(cluster: Cluster, hierarchical: bool) -> dict:

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from problems import registry
-from problems.base import InstanceRun, ProblemError, seeds_dir
+from problems.base import InstanceRun, ProblemError, seed_module, seeds_dir
 from problems.moe import runner
-from problems.moe.instances import MoeInstance, window_instance
+from problems.moe.instances import MoeInstance, split_plans, window_instance
 from problems.moe.loads import PRESETS, Cluster, generate, save_npz
 from problems.moe.plan import PlanError, bound_balancedness, judge, load_floor, parse_plan
 
@@ -40,10 +40,7 @@ def plan_of(placement: list[list[int]], experts: int = 4) -> dict:
 
 
 def run_seed(name: str, instance: MoeInstance):
-    path = seeds_dir() / "moe" / name
-    module = types.ModuleType(path.stem)
-    exec(compile(path.read_text(), str(path), "exec"), module.__dict__)
-    return runner.run(module, instance.data)
+    return runner.run(seed_module(f"moe/{name}", name.removesuffix(".py")), instance.data)
 
 
 # --- instances ----------------------------------------------------------------------------------------------
@@ -69,6 +66,13 @@ def test_splits_are_deterministic_and_never_share_a_trace(problem):
     assert {i.group for i in test} == {
         "deepseek-v3/hierarchical", "deepseek-v3/global", "qwen3-moe/global", "mixtral-8x7b/global",
     }  # fmt: skip
+
+
+def test_two_traces_with_one_seed_are_refused():
+    trace = {"preset": "mixtral-8x7b", "seed": 5, "windows": [1]}
+    options = {"splits": {name: {"instances": [trace]} for name in ("smoke", "train", "test")}}
+    with pytest.raises(ProblemError, match="splits smoke and train share seed 5"):
+        split_plans(options)
 
 
 def test_history_is_shorter_at_the_start_of_a_trace(smoke):

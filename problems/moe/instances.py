@@ -7,14 +7,13 @@ cluster; the next window ``w + 1``, on which the plan is judged, stays outside i
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from problems.base import SPLITS, Instance, ProblemError
+from problems.base import SPLITS, Instance, ProblemError, check_unique_seeds
 from problems.moe.loads import PRESETS, Cluster, Preset, generate, get_preset, load_file
 from problems.moe.runner import decode_loads, encode_loads
 
@@ -103,10 +102,7 @@ def split_plans(options: dict[str, Any]) -> dict[str, list[TracePlan]]:
                 raise ProblemError(f"moe: split {name} names unknown preset {item.preset!r}")
             if not item.windows or min(item.windows) < 0:
                 raise ProblemError(f"moe: split {name}, seed {item.seed}: windows must be a non-empty list >= 0")
-    seeds = [(name, item.seed) for name, plan in plans.items() for item in plan]
-    for (a, x), (b, y) in itertools.combinations(seeds, 2):
-        if x == y:
-            raise ProblemError(f"moe: splits {a} and {b} share seed {x}; every trace needs its own seed")
+    check_unique_seeds("moe", [(name, item.seed) for name, plan in plans.items() for item in plan])
     return plans
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import types
 
-from problems.base import seeds_dir
+from problems.base import seed_module
 from problems.moe.instances import MoeInstance
 from problems.moe.plan import judge, parse_plan
 
@@ -20,12 +20,7 @@ EPLB = "moe/eplb_global.py"  # global where the instance allows it, hierarchical
 
 @functools.lru_cache(maxsize=1)
 def _eplb_module() -> types.ModuleType:
-    """A module of the EPLB baseline (trusted code from the repository, executed in-process)."""
-    path = seeds_dir() / EPLB
-    module = types.ModuleType("moe_eplb_oracle")
-    module.__file__ = str(path)
-    exec(compile(path.read_text(encoding="utf-8"), str(path), "exec"), module.__dict__)
-    return module
+    return seed_module(EPLB, "moe_eplb_oracle")
 
 
 def foresight_metrics(instance: MoeInstance) -> dict[str, float]:

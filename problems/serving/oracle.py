@@ -15,18 +15,14 @@ import types
 from collections.abc import Callable
 
 from evaluators.serving_sim import Workload, metrics, simulate
-from problems.base import seeds_dir
+from problems.base import seed_module
 
 PAST_FUTURE = "serving/past_future.py"
 
 
 def _past_future_module() -> types.ModuleType:
-    """A fresh module of the Past-Future seed (trusted code from the repository, executed in-process)."""
-    path = seeds_dir() / PAST_FUTURE
-    module = types.ModuleType("serving_past_future_oracle")
-    module.__file__ = str(path)
-    exec(compile(path.read_text(encoding="utf-8"), str(path), "exec"), module.__dict__)
-    return module
+    """A fresh module of the Past-Future seed (each oracle patches its own)."""
+    return seed_module(PAST_FUTURE, "serving_past_future_oracle")
 
 
 def oracle_policy(workload: Workload) -> Callable:

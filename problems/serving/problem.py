@@ -6,14 +6,23 @@ the instance's own data (``evaluators/serving_sim.py``) and computes every metri
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from evaluators.serving_sim import Infeasible, Workload, metrics, replay, simulate
-from problems.base import SPLITS, Instance, InstanceRun, Problem, ProblemError, ProblemSpec, Reference, Verdict
+from problems.base import (
+    SPLITS,
+    Instance,
+    InstanceRun,
+    Problem,
+    ProblemError,
+    ProblemSpec,
+    Reference,
+    Verdict,
+    check_unique_seeds,
+)
 from problems.serving import references
 from problems.serving import workloads as wl
 
@@ -81,10 +90,7 @@ def _split_plans(options: dict[str, Any]) -> dict[str, list[InstancePlan]]:
         for item in plan:
             if item.preset not in wl.PRESETS:
                 raise ProblemError(f"serving: split {name} names unknown preset {item.preset!r}")
-    seeds = [(name, item.seed) for name, plan in plans.items() for item in plan]
-    for (a, x), (b, y) in itertools.combinations(seeds, 2):
-        if x == y:
-            raise ProblemError(f"serving: splits {a} and {b} share seed {x}; every instance needs its own seed")
+    check_unique_seeds("serving", [(name, item.seed) for name, plan in plans.items() for item in plan])
     return plans
 
 
