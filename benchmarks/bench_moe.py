@@ -102,8 +102,10 @@ def gpu_step_times(instances: int) -> None:
         mean_step, mean_balance = np.mean(steps), np.mean(balance)
         print(f"- {name}: step {mean_step:.3f} ms (mean of {len(steps)} layers), balancedness {mean_balance:.4f}")
     b, s = np.array(pairs).T
-    print(f"- Pearson correlation of balancedness and step time over {len(pairs)} (plan, layer) pairs: "
-          f"{np.corrcoef(b, s)[0, 1]:.3f}")  # fmt: skip
+    correlation = np.corrcoef(b, s)[0, 1]
+    print(
+        f"- Pearson correlation of balancedness and step time over {len(pairs)} (plan, layer) pairs: {correlation:.3f}"
+    )
 
 
 def main() -> None:

@@ -143,16 +143,11 @@ def _check_hierarchy(placement: np.ndarray, cluster: Cluster) -> None:
 
 def gpu_loads(plan: Plan, loads: np.ndarray) -> np.ndarray:
     """Load of every GPU [layers, gpus] under ``plan`` for a window's loads [layers, experts]."""
-    per_replica = loads / plan.replicas
-    slot_load = np.where(plan.placement >= 0, np.take_along_axis(per_replica, _ids(plan), axis=1).reshape(
-        plan.placement.shape), 0.0)  # fmt: skip
-    return slot_load.sum(axis=2)
-
-
-def _ids(plan: Plan) -> np.ndarray:
-    """Expert id of every slot [layers, slots], empty slots reading as expert 0 (masked by the caller)."""
-    flat = plan.placement.reshape(plan.placement.shape[0], -1)
-    return np.maximum(flat, 0)
+    layers, gpus, per_gpu = plan.placement.shape
+    slots = plan.placement.reshape(layers, gpus * per_gpu)
+    # Empty slots read expert 0's share here and are zeroed next.
+    shares = np.take_along_axis(loads / plan.replicas, np.maximum(slots, 0), axis=1)
+    return np.where(slots >= 0, shares, 0.0).reshape(layers, gpus, per_gpu).sum(axis=2)
 
 
 def balancedness(per_gpu: np.ndarray) -> np.ndarray:
