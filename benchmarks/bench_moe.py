@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from problems import registry  # noqa: E402
 from problems.base import seeds_dir  # noqa: E402
 from problems.moe import runner  # noqa: E402
+from problems.moe.instances import cluster_data  # noqa: E402
 from problems.moe.loads import PRESETS, generate  # noqa: E402
 from problems.moe.plan import balancedness, gpu_loads, parse_plan  # noqa: E402
 
@@ -42,22 +43,11 @@ def load(name: str) -> types.ModuleType:
     return module
 
 
-def cluster_data(hierarchical: bool) -> dict:
-    cluster = PRESETS["deepseek-v3"].cluster
-    return {
-        **cluster.to_dict(),
-        "slots_per_gpu": cluster.slots_per_gpu,
-        "gpus_per_node": cluster.gpus_per_node,
-        "experts_per_group": cluster.experts_per_group,
-        "hierarchical": hierarchical,
-    }
-
-
 def runtimes(repeats: int) -> None:
     history = generate("deepseek-v3", 8, 0)
     print("rebalance call at DeepSeek-V3 shape (58 x 256, 320 slots, 64 GPUs, 8 nodes), in-process, median:")
     for hierarchical in (True, False):
-        data = cluster_data(hierarchical)
+        data = cluster_data(PRESETS["deepseek-v3"].cluster, hierarchical)
         cells = []
         for name in PROGRAMS:
             module = load(name)

@@ -8,22 +8,13 @@ import numpy as np
 import pytest
 
 from problems.base import seed_module
+from problems.moe.instances import cluster_data
 from problems.moe.loads import Cluster, generate
 from problems.moe.plan import gpu_loads, parse_plan
 
 
 def load_seed(name: str) -> types.ModuleType:
     return seed_module(f"moe/{name}", name.removesuffix(".py"))
-
-
-def cluster_dict(cluster: Cluster, hierarchical: bool) -> dict:
-    return {
-        **cluster.to_dict(),
-        "slots_per_gpu": cluster.slots_per_gpu,
-        "gpus_per_node": cluster.gpus_per_node,
-        "experts_per_group": cluster.experts_per_group,
-        "hierarchical": hierarchical,
-    }
 
 
 def as_plan(output: dict, cluster: Cluster, hierarchical: bool):
@@ -67,7 +58,7 @@ def test_global_eplb_on_a_hand_worked_case():
     # order [2, 3, 1, 2, 2, 2]; packing largest first (ties in slot order) onto the lightest GPU with room:
     # slot 1 -> GPU 0, slot 0 -> GPU 1, slot 3 -> GPU 2, slot 4 -> GPU 1, slot 5 -> GPU 2, slot 2 -> GPU 0.
     cluster = Cluster(1, 4, 6, 3, 1, 1)
-    out = load_seed("eplb_global.py").rebalance(np.array([[[6, 3, 1, 2]]]), cluster_dict(cluster, False))
+    out = load_seed("eplb_global.py").rebalance(np.array([[[6, 3, 1, 2]]]), cluster_data(cluster, False))
     assert np.asarray(out["placement"]).tolist() == [[[1, 2], [0, 0], [3, 0]]]
     assert np.asarray(out["replicas"]).tolist() == [[3, 1, 1, 1]]
     plan = as_plan(out, cluster, False)
@@ -77,14 +68,14 @@ def test_global_eplb_on_a_hand_worked_case():
 def test_lpt_places_one_replica_per_expert_largest_first_and_leaves_spare_slots_empty():
     # Loads 7, 5, 4, 3, 1 on 3 GPUs of 2 slots: 7 -> G0, 5 -> G1, 4 -> G2, 3 -> G2 (4 < 5 < 7), 1 -> G1.
     cluster = Cluster(1, 5, 6, 3, 1, 1)
-    out = load_seed("lpt.py").rebalance(np.array([[[7, 5, 4, 3, 1]]]), cluster_dict(cluster, False))
+    out = load_seed("lpt.py").rebalance(np.array([[[7, 5, 4, 3, 1]]]), cluster_data(cluster, False))
     assert np.asarray(out["placement"]).tolist() == [[[0, -1], [1, 4], [2, 3]]]
     assert np.asarray(out["replicas"]).tolist() == [[1, 1, 1, 1, 1]]
 
 
 def test_round_robin_deals_slots_in_turn_and_replicates_the_lowest_ids():
     cluster = Cluster(2, 4, 6, 3, 1, 1)
-    out = load_seed("round_robin.py").rebalance(np.zeros((1, 2, 4), dtype=np.int64), cluster_dict(cluster, False))
+    out = load_seed("round_robin.py").rebalance(np.zeros((1, 2, 4), dtype=np.int64), cluster_data(cluster, False))
     # Slots 0..5 hold experts 0 1 2 3 0 1; slot s goes to GPU s mod 3, position s // 3.
     assert np.asarray(out["placement"]).tolist() == [[[0, 3], [1, 0], [2, 1]]] * 2
     assert np.asarray(out["replicas"]).tolist() == [[2, 2, 1, 1]] * 2
@@ -95,7 +86,7 @@ def test_round_robin_deals_slots_in_turn_and_replicates_the_lowest_ids():
 def test_every_baseline_makes_a_valid_plan_for_a_real_shape(name, hierarchical):
     cluster = Cluster(6, 128, 160, 16, 2, 8)  # Qwen-MoE-like, 6 layers
     history = generate("qwen3-moe", 4, 7, layers=6)
-    out = load_seed(name).rebalance(history, cluster_dict(cluster, hierarchical))
+    out = load_seed(name).rebalance(history, cluster_data(cluster, hierarchical))
     plan = as_plan(out, cluster, hierarchical)  # raises with the reason if the plan is invalid
     assert plan.placement.shape == (6, 16, 10)
 
@@ -104,7 +95,7 @@ def test_the_seed_makes_eplbs_global_plan_when_it_weighs_all_history_alike():
     cluster = Cluster(6, 128, 160, 16, 2, 8)
     history = generate("qwen3-moe", 6, 11, layers=6)
     for hierarchical in (False, True):
-        config = cluster_dict(cluster, hierarchical)
+        config = cluster_data(cluster, hierarchical)
         seed = as_plan(load_seed("seed.py").rebalance(history, config), cluster, hierarchical)
         eplb = as_plan(load_seed("eplb_global.py").rebalance(history, config), cluster, hierarchical)
         predicted = history.sum(axis=0).astype(float)

@@ -106,7 +106,8 @@ def split_plans(options: dict[str, Any]) -> dict[str, list[TracePlan]]:
     return plans
 
 
-def _cluster_data(cluster: Cluster, hierarchical: bool) -> dict[str, Any]:
+def cluster_data(cluster: Cluster, hierarchical: bool) -> dict[str, Any]:
+    """The ``cluster`` dict a candidate receives: the shape, its derived sizes and the hierarchy flag."""
     return {
         **cluster.to_dict(),
         "slots_per_gpu": cluster.slots_per_gpu,
@@ -129,7 +130,7 @@ def window_instance(
     """The instance at ``window`` of ``trace`` [W, L, E]: up to ``history`` windows ending there, judged on the
     next one."""
     past = trace[max(0, window - history + 1) : window + 1]
-    data = {"history": encode_loads(past), "cluster": _cluster_data(cluster, hierarchical)}
+    data = {"history": encode_loads(past), "cluster": cluster_data(cluster, hierarchical)}
     return MoeInstance(instance_id, group, data, future=encode_loads(trace[window + 1]), preset=preset.name)
 
 
