@@ -1,0 +1,37 @@
+"""Every shipped program scores exactly as it did before the sandbox's trust boundary was redrawn (issue 14).
+
+The pinned table (tests/data/baseline_scores.json, written by tests/baseline_scores.py from the code before
+that change) holds each baseline's and seed's status, every unmeasured metric and a digest of every instance's
+verifier values, on every split of every problem. Honest programs must not notice where the simulator runs or
+how the sandbox is built; measured figures (time) are left out because they depend on the machine.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from baseline_scores import FIXTURE, scores
+
+from problems import registry
+
+PINNED = json.loads(FIXTURE.read_text())
+
+
+def test_the_table_covers_every_shipped_program_of_every_problem():
+    assert sorted(PINNED) == registry.available()
+    for name in registry.available():
+        problem = registry.load(name)
+        assert sorted(PINNED[name]) == sorted(p.stem for p in [*problem.baselines(), problem.seed_program()])
+
+
+@pytest.mark.parametrize("problem_name", registry.available())
+def test_every_shipped_program_scores_as_pinned_on_every_split(problem_name):
+    now = scores(problem_name)
+    for program, splits in PINNED[problem_name].items():
+        for split, pinned in splits.items():
+            got = now[program][split]
+            where = f"{problem_name}/{program}/{split}"
+            assert got["status"] == pinned["status"], where
+            assert got["metrics"] == pytest.approx(pinned["metrics"], rel=1e-9), where
+            assert got["instances"] == pinned["instances"], f"{where}: per-instance values changed"
