@@ -30,15 +30,13 @@ except ModuleNotFoundError:  # Python 3.10
 from evaluators.evaluator import EvaluationResult
 from evolve import display
 from evolve.archive import Archive, ProgramRecord, ProgressRecord, RunRecord, sqlite_url
-from evolve.cli_shared import UserError, load_problem, make_evaluator
+from evolve.cli_shared import RUN_FILE, UserError, load_problem, make_evaluator
 from evolve.config import ConfigError, RunConfig
 from evolve.loop import frontier_of
 from evolve.models import LLMCall
 from problems.base import Objective, Problem
 
 __all__ = ["RunView", "UserError", "evaluate_file", "open_run"]
-
-RUN_FILE = "run.toml"
 
 
 @dataclass

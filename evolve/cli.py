@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -12,10 +13,10 @@ from typing import TYPE_CHECKING
 from sqlalchemy.engine import make_url
 
 from evaluators.evaluator import Evaluator
-from evolve import api, cli_report, display
+from evolve import api, cli_report, display, run_lock
 from evolve.archive import Archive, sqlite_url
 from evolve.cli_scoring import cmd_bench, cmd_eval
-from evolve.cli_shared import UserError, load_problem, make_evaluator
+from evolve.cli_shared import RUN_FILE, UserError, full_disk_is_a_user_error, load_problem, make_evaluator
 from evolve.config import ConfigError, RunConfig
 from evolve.ledger import LLMLedger
 from evolve.loop import Loop, SeedFailed, frontier_of
@@ -28,7 +29,6 @@ from problems.base import Problem
 if TYPE_CHECKING:
     from evolve.report import LiveReport
 
-RUN_FILE = "run.toml"
 LLM_MUTATORS = {"llm": 0.8, "tune": 0.2}
 
 
@@ -136,28 +136,54 @@ def cmd_run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         raise UserError(f"invalid configuration: {exc}", "see `adrs run --help` and RunConfig's fields") from None
     run_dir = args.run_dir or Path("runs") / f"{problem.name}-{time.strftime('%Y%m%d-%H%M%S')}-s{config.seed}"
-    if (run_dir / RUN_FILE).exists():
-        raise UserError(f"{run_dir} already holds a run", f"use `adrs resume {run_dir}` or another --run-dir")
-    evaluator = _run_evaluator(config, problem)  # first, so that a missing executor leaves no empty run behind
-    if not config.workers:  # recorded, so that the batch follows the pool in hand: a Ray cluster's CPUs too
-        config = config.replace(workers=evaluator.pool.size)
-    try:
-        run_dir.mkdir(parents=True, exist_ok=True)
+    with full_disk_is_a_user_error(run_dir):
+        if (run_dir / RUN_FILE).exists():  # refused before sandboxes start; checked again under the lock below
+            with run_lock.hold_directory(run_dir):  # a live writer is named rather than its run
+                _refuse_a_used(run_dir)
+        evaluator = _run_evaluator(config, problem)  # first, so that a missing executor leaves no empty run behind
+        if not config.workers:  # recorded, so that the batch follows the pool in hand: a Ray cluster's CPUs too
+            config = config.replace(workers=evaluator.pool.size)
         try:
-            archive = Archive(args.db or sqlite_url(run_dir))
-        except Exception as exc:  # noqa: BLE001 - a missing driver or an unreachable server is the user's setting
-            reason = next(iter(str(getattr(exc, "orig", None) or exc).splitlines()), "")
-            raise UserError(f"cannot open the archive: {reason}", "check --db") from None
-        run_id = archive.create_run(problem.name, config.to_dict(), config.seed)
-        # A URL is kept for `adrs resume` unless it holds a password, which must not land in a file.
-        db_line = f'db = "{args.db}"\n' if args.db and make_url(args.db).password is None else ""
-        (run_dir / RUN_FILE).write_text(f'problem = "{problem.name}"\nrun_id = {run_id}\n{db_line}')
+            run_dir.mkdir(parents=True, exist_ok=True)
+            with run_lock.hold_directory(run_dir):
+                return _start_run(args, config, problem, evaluator, run_dir)
+        finally:
+            evaluator.pool.close()
+
+
+def _start_run(
+    args: argparse.Namespace, config: RunConfig, problem: Problem, evaluator: Evaluator, run_dir: Path
+) -> int:
+    """Create the run in the archive and run it; the caller holds the run directory's lock."""
+    _refuse_a_used(run_dir)
+    try:
+        archive = Archive(args.db or sqlite_url(run_dir))
+    except Exception as exc:  # noqa: BLE001 - a missing driver or an unreachable server is the user's setting
+        reason = next(iter(str(getattr(exc, "orig", None) or exc).splitlines()), "")
+        raise UserError(f"cannot open the archive: {reason}", "check --db") from None
+    run_id = archive.create_run(problem.name, config.to_dict(), config.seed)
+    with run_lock.hold_rows(archive, run_id):
+        _write_run_file(run_dir, problem.name, run_id, args.db)
         where = "" if config.executor == "local" else f" on Ray {config.ray_address or '(a local cluster)'}"
         workers = evaluator.pool.size
         print(f"run {run_id} of {problem.name} in {run_dir} (seed {config.seed}, {workers} workers{where})")
         return _run_loop(config, problem, evaluator, archive, run_id, run_dir)
+
+
+def _refuse_a_used(run_dir: Path) -> None:
+    if (run_dir / RUN_FILE).exists():
+        raise UserError(f"{run_dir} already holds a run", f"use `adrs resume {run_dir}` or another --run-dir")
+
+
+def _write_run_file(run_dir: Path, problem: str, run_id: int, db: str | None) -> None:
+    # A URL is kept for `adrs resume` unless it holds a password, which must not land in a file.
+    db_line = f'db = "{db}"\n' if db and make_url(db).password is None else ""
+    temporary = run_dir / f"{RUN_FILE}.tmp"
+    try:
+        temporary.write_text(f'problem = "{problem}"\nrun_id = {run_id}\n{db_line}')
+        os.replace(temporary, run_dir / RUN_FILE)  # a full disk leaves no half-written run.toml behind
     finally:
-        evaluator.pool.close()
+        temporary.unlink(missing_ok=True)
 
 
 def _replayed_config(run_dir: Path, problem: str | None) -> RunConfig:
@@ -170,21 +196,25 @@ def _replayed_config(run_dir: Path, problem: str | None) -> RunConfig:
 
 def cmd_resume(args: argparse.Namespace) -> int:
     archive, run_id = _open_run(args.run_dir, args.db)
-    run = archive.run(run_id)
-    config = RunConfig.from_dict(run.config).replace(
-        iterations=args.iterations, executor=args.executor, ray_address=args.ray_address, report_every=args.report_every
-    )
-    if run.iteration >= config.iterations:
-        raise UserError(
-            f"run {run_id} already did its {config.iterations} iterations", "pass --iterations N to extend it"
+    with full_disk_is_a_user_error(args.run_dir), run_lock.hold_run(args.run_dir, archive, run_id):
+        run = archive.run(run_id)  # read under the lock: a writer that just ended has committed its last iteration
+        config = RunConfig.from_dict(run.config).replace(
+            iterations=args.iterations,
+            executor=args.executor,
+            ray_address=args.ray_address,
+            report_every=args.report_every,
         )
-    print(f"resuming run {run_id} of {run.problem} after iteration {run.iteration}")
-    problem = load_problem(run.problem)
-    evaluator = _run_evaluator(config, problem)
-    try:
-        return _run_loop(config, problem, evaluator, archive, run_id, args.run_dir)
-    finally:
-        evaluator.pool.close()
+        if run.iteration >= config.iterations:
+            raise UserError(
+                f"run {run_id} already did its {config.iterations} iterations", "pass --iterations N to extend it"
+            )
+        print(f"resuming run {run_id} of {run.problem} after iteration {run.iteration}")
+        problem = load_problem(run.problem)
+        evaluator = _run_evaluator(config, problem)
+        try:
+            return _run_loop(config, problem, evaluator, archive, run_id, args.run_dir)
+        finally:
+            evaluator.pool.close()
 
 
 def cmd_frontier(args: argparse.Namespace) -> int:

@@ -1,14 +1,22 @@
-"""What the command-line modules share: user errors, and finding a problem and an evaluator for it."""
+"""What the command-line modules share: user errors, a full disk, and finding a problem and an evaluator."""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from sqlalchemy.exc import OperationalError
 
 from evaluators.evaluator import Evaluator
 from evaluators.pool import LocalPool, Pool
 from evaluators.sandbox import SandboxLimits, SandboxUnavailable
 from problems import registry
 from problems.base import Problem, ProblemError
+
+RUN_FILE = "run.toml"  # in a run directory: the run's problem, id and archive URL
 
 
 class UserError(Exception):
@@ -17,6 +25,34 @@ class UserError(Exception):
     def __init__(self, message: str, hint: str = ""):
         super().__init__(message)
         self.hint = hint
+
+
+@contextlib.contextmanager
+def full_disk_is_a_user_error(run_dir: Path) -> Iterator[None]:
+    """A full disk (the archive's or the run directory's) ends the command in one line: nothing is lost, as
+    every iteration is one transaction, and the run goes on once space is freed. Other errors pass."""
+    try:
+        yield
+    except OperationalError as exc:
+        detail = str(exc.orig)
+        if "database or disk is full" in detail:  # SQLite's SQLITE_FULL
+            raise UserError(
+                f"the disk is full: cannot write the archive ({detail})", _after_full_disk(run_dir)
+            ) from None
+        if getattr(exc.orig, "sqlstate", None) == "53100":  # PostgreSQL's disk_full
+            message = f"the disk of the database server is full ({detail.splitlines()[0]})"
+            raise UserError(message, _after_full_disk(run_dir)) from None
+        raise
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        raise UserError(f"the disk is full: {exc}", _after_full_disk(run_dir)) from None
+
+
+def _after_full_disk(run_dir: Path) -> str:
+    if (Path(run_dir) / RUN_FILE).is_file():
+        return f"free some space, then `adrs resume {run_dir}`: every iteration committed before is kept"
+    return "free some space, then start the run again"
 
 
 def load_problem(name: str) -> Problem:
