@@ -1,18 +1,29 @@
-"""The candidate's process inside the sandbox: drops privileges, sets rlimits, then serves one program.
+"""The candidate's process inside the sandbox: gives up its privileges, then serves one program. Standard library only.
 
-Forked by the server before any request exists (see ``worker.py``); standard library only.
+Forked by the zygote (``zygote.py``) before any request exists, so its memory never held another candidate's
+code, instances or outputs. It speaks frames on two pipes to the sandbox server:
+
+- in: the program (JSON ``{"code", "entry_point"}``), then messages of one byte of kind and a body: ``C`` + JSON
+  instance data (call the runner's ``run`` once), or ``B`` + marshal of ``[[index, observation], ...]`` (one
+  lockstep round of a simulation: each instance's ``play`` generator answers its observation).
+- out: JSON only. ``{"ready": true}`` or ``{"error": ...}`` for the program; per call ``{"output": ...}`` or
+  ``{"error": ...}``; per round a list of one answer per observation, in order, an error as ``{"error": ...}``.
+
+The server times every exchange itself; nothing written here is taken as a measurement.
 """
 
 from __future__ import annotations
 
 import json
+import marshal
 import os
 import resource
 import sys
 import traceback
 import types
 
-from evaluators.frames import read_frame, write_frame
+from evaluators import confine
+from evaluators.frames import FrameReader, write_frame
 
 _CHILD_IN, _CHILD_OUT = 3, 4  # fixed descriptor numbers inside the candidate process
 
@@ -28,10 +39,11 @@ def _set_limits(limits: dict) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
-def child_main(options: dict, to_child: int, from_child: int, stdio: int, workdir: str, runner) -> None:
-    """The candidate's process: never returns."""
+def child_main(options: dict, pipes: tuple[int, int, int], workdir: str, runner, seccomp: bytes | None) -> None:
+    """The candidate's process: never returns. ``pipes`` are (requests in, replies out, stdout and stderr)."""
     try:
         os.setsid()
+        to_child, from_child, stdio = pipes
         os.dup2(to_child, _CHILD_IN)
         os.dup2(from_child, _CHILD_OUT)
         devnull = os.open(os.devnull, os.O_RDONLY)
@@ -41,21 +53,22 @@ def child_main(options: dict, to_child: int, from_child: int, stdio: int, workdi
         os.closerange(_CHILD_OUT + 1, 1 << 16)
         uid = options.get("candidate_uid")
         if uid is not None:
-            os.setgroups([])
-            os.setgid(uid)
-            os.setuid(uid)
+            confine.drop_privileges(uid)
         os.chdir(workdir)
         _set_limits(options["limits"])
+        if seccomp is not None:
+            confine.install_seccomp(seccomp)
         sys.stdout = open(1, "w", buffering=1, closefd=False)
         sys.stderr = open(2, "w", buffering=1, closefd=False)
         _serve_candidate(runner, options["limits"]["output_bytes"])
-    except BaseException:  # noqa: BLE001 - the child must never fall back into the server's loop
+    except BaseException:  # noqa: BLE001 - the child must never fall back into the zygote's loop
         pass
     os._exit(0)
 
 
 def _serve_candidate(runner, output_limit: int) -> None:
-    request = json.loads(read_frame(_CHILD_IN, 1 << 26))
+    requests = FrameReader(_CHILD_IN)
+    request = json.loads(requests.read(1 << 26))
     module = types.ModuleType("candidate")
     module.__file__ = "candidate.py"
     sys.modules["candidate"] = module
@@ -69,12 +82,15 @@ def _serve_candidate(runner, output_limit: int) -> None:
     del request
     write_frame(_CHILD_OUT, b'{"ready": true}')
     serving_pid = os.getpid()
+    players: dict[int, object] = {}
     while True:
-        data = json.loads(read_frame(_CHILD_IN, 1 << 28))
+        message = requests.read(1 << 28)
         try:
-            output = runner.run(module, data)
-            text = json.dumps({"output": output})
-        except BaseException as exc:  # noqa: BLE001
+            if message[:1] == b"B":
+                text = json.dumps(_round(players, marshal.loads(message[1:]), runner, module))
+            else:
+                text = json.dumps({"output": runner.run(module, json.loads(message[1:]))})
+        except BaseException as exc:  # noqa: BLE001 - also an answer that is not JSON data
             text = json.dumps({"error": _describe(exc)})
         if os.getpid() != serving_pid:
             # A copy the candidate forked came back through the runner: left to go on, it would answer (and
@@ -83,6 +99,23 @@ def _serve_candidate(runner, output_limit: int) -> None:
         if len(text) > output_limit:
             text = json.dumps({"error": f"output of {len(text)} bytes exceeds the limit of {output_limit} bytes"})
         write_frame(_CHILD_OUT, text.encode())
+
+
+def _round(players: dict, observations: list, runner, module) -> list:
+    """One lockstep round: each instance's answer to its observation, from its ``play`` generator (started on
+    first sight); an instance whose policy raises ends with the error, the others go on."""
+    answers = []
+    for index, observation in observations:
+        player = players.get(index)
+        try:
+            if player is None:
+                player = players[index] = runner.play(module)
+                next(player)
+            answers.append(player.send(observation))
+        except BaseException as exc:  # noqa: BLE001 - the candidate's error, for this instance only
+            players.pop(index, None)
+            answers.append({"error": _describe(exc)})
+    return answers
 
 
 def _describe(exc: BaseException) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 from evaluators import ast_guard
 from evaluators.pool import Job, Pool
 from evaluators.sandbox import SandboxResult
-from problems.base import Instance, InstanceRun, Problem, Verdict
+from problems.base import Instance, InstanceRun, Problem, Verdict, is_finite_number
 
 MAX_CODE_BYTES = 200_000
 
@@ -26,7 +26,8 @@ class EvaluationResult:
             ``timeout``, ``crashed`` or ``infeasible`` (the verifier rejected an output).
         metrics: objective values and extras (empty unless ok).
         groups: the same metrics per instance class.
-        per_instance: one record per instance: id, group, feasible, reason, seconds and verifier values.
+        per_instance: one record per instance: id, group, feasible, reason, seconds (measured by the sandbox
+            server around the call, plus an equal share of the time the program took to load) and verifier values.
         feedback: text for the researcher and for prompts: the reason of a failure, or a summary.
         seconds: wall time of this evaluation.
     """
@@ -132,38 +133,50 @@ class Evaluator:
         runs: list[InstanceRun] = []
         records: list[dict[str, Any]] = []
         failures: list[str] = []
+        raised = False
+        # Loading the program (its module-level code) is charged to its instances in equal shares: work done at
+        # import is timed like work done in a call.
+        load_share = outcome.load_seconds / max(1, len(instances))
         for instance, result in zip(instances, outcome.outcomes):
-            if result.error is not None:
-                verdict = Verdict(False, reason=f"raised {result.error}")
+            output, error = result.decode()  # one instance's output in memory at a time
+            if error is not None:
+                raised = True
+                verdict = Verdict(False, reason=f"raised {error}")
             else:
-                verdict = _safe_verify(self.problem, instance, result.output)
-            runs.append(InstanceRun(instance, verdict, result.seconds))
+                verdict = _safe_verify(self.problem, instance, output)
+            del output
+            charged = result.seconds + load_share
+            runs.append(InstanceRun(instance, verdict, charged))
             records.append(
                 {
                     "id": instance.id,
                     "group": instance.group,
                     "feasible": verdict.feasible,
                     "reason": verdict.reason,
-                    "seconds": result.seconds,
+                    "seconds": charged,
                     **verdict.values,
                 }
             )
             if not verdict.feasible:
                 failures.append(f"{instance.id}: {verdict.reason}")
         if failures:
-            status = "error" if any(r.error is not None for r in outcome.outcomes) else "infeasible"
+            status = "error" if raised else "infeasible"
             feedback = f"{len(failures)} of {len(instances)} instances failed; " + "; ".join(failures[:3])
             return EvaluationResult(
                 split, status, per_instance=records, feedback=_with_stdio(feedback, outcome.stdio), seconds=seconds
             )
         metrics = self.problem.aggregate(runs)
+        not_finite = [o.name for o in self.problem.objectives if not is_finite_number(metrics.get(o.name))]
+        if not_finite:  # never scored, so never selected: NaN is dominated by nothing
+            shown = ", ".join(f"{name} = {metrics.get(name)!r}" for name in not_finite)
+            feedback = f"not scored: objective {shown} is not a finite number"
+            return EvaluationResult(split, "error", per_instance=records, feedback=feedback, seconds=seconds)
         groups: dict[str, list[InstanceRun]] = {}
         for run in runs:
             groups.setdefault(run.instance.group, []).append(run)
         by_group = {name: self.problem.aggregate(members) for name, members in sorted(groups.items())}
-        return EvaluationResult(
-            split, "ok", metrics, by_group, records, _summary(self.problem, metrics, records), seconds
-        )
+        summary = _summary(self.problem, metrics, records, outcome.load_seconds)
+        return EvaluationResult(split, "ok", metrics, by_group, records, summary, seconds)
 
 
 def _safe_verify(problem: Problem, instance: Instance, output: Any) -> Verdict:
@@ -177,8 +190,9 @@ def _with_stdio(message: str, stdio: str) -> str:
     return f"{message}\n--- program output (first KiB) ---\n{stdio[:1024]}" if stdio.strip() else message
 
 
-def _summary(problem: Problem, metrics: dict[str, float], records: list[dict[str, Any]]) -> str:
+def _summary(problem: Problem, metrics: dict[str, float], records: list[dict[str, Any]], load: float) -> str:
     parts = [f"{o.name} = {metrics[o.name]:.4g}{o.unit}" for o in problem.objectives if o.name in metrics]
     slowest = sorted(records, key=lambda r: r["seconds"], reverse=True)[:3]
     parts.append("slowest: " + ", ".join(f"{r['id']} {1000 * r['seconds']:.1f} ms" for r in slowest))
+    parts.append(f"loading the program: {1000 * load:.1f} ms, shared by the instances")
     return "; ".join(parts)

@@ -1,7 +1,8 @@
 """The wire format between the framework, the sandbox server and the candidate's process.
 
-Frames of an 8-byte big-endian length followed by that many bytes of UTF-8 JSON. Nothing is ever unpickled.
-Standard library only: this module is imported inside the sandbox.
+Frames of an 8-byte big-endian length followed by that many bytes. Between the framework and the server, and
+from the candidate's process to the server, a frame holds UTF-8 JSON: nothing a candidate writes is ever
+unpickled or unmarshalled. Standard library only: this module is imported inside the sandbox.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import select
 import time
 
 _HEADER = 8
+_CHUNK = 1 << 16  # below malloc's mmap threshold: a small frame costs one read and no page mapping
 
 
 class PeerGone(Exception):
@@ -43,25 +45,39 @@ def write_frame(fd: int, payload: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
-def read_frame(fd: int, limit: int, deadline: float | None = None, tail: OutputTail | None = None) -> bytes:
-    """One frame; raises TimeoutError past ``deadline``, PeerGone on EOF, ValueError when over ``limit``."""
-    size = int.from_bytes(_read_exact(fd, _HEADER, deadline, tail), "big")
-    if size > limit:
-        raise ValueError(f"output of {size} bytes exceeds the limit of {limit} bytes")
-    return _read_exact(fd, size, deadline, tail)
+class FrameReader:
+    """Reads frames from one pipe, buffering what arrives beyond the current frame.
 
+    A ping-pong of small frames (a policy and its simulator exchange one per decision) then costs one ``read``
+    per frame rather than two. One reader per descriptor, for its whole life: the buffer belongs to the stream.
+    """
 
-def _read_exact(fd: int, size: int, deadline: float | None, tail: OutputTail | None) -> bytes:
-    chunks, remaining = [], size
-    while remaining:
+    def __init__(self, fd: int):
+        self.fd = fd
+        self._buffer = bytearray()
+
+    def read(self, limit: int, deadline: float | None = None, tail: OutputTail | None = None) -> bytes:
+        """One frame; TimeoutError past ``deadline``, PeerGone on EOF, ValueError when longer than ``limit``."""
+        buffer = self._buffer
+        while len(buffer) < _HEADER:
+            self._fill(_CHUNK, deadline, tail)
+        size = int.from_bytes(buffer[:_HEADER], "big")
+        if size > limit:
+            raise ValueError(f"output of {size} bytes exceeds the limit of {limit} bytes")
+        end = _HEADER + size
+        while len(buffer) < end:
+            self._fill(max(_CHUNK, min(end - len(buffer), 1 << 20)), deadline, tail)
+        frame = bytes(buffer[_HEADER:end])
+        del buffer[:end]
+        return frame
+
+    def _fill(self, size: int, deadline: float | None, tail: OutputTail | None) -> None:
         if deadline is not None:
-            _wait_readable(fd, deadline, tail)
-        chunk = os.read(fd, min(remaining, 1 << 20))
+            _wait_readable(self.fd, deadline, tail)
+        chunk = os.read(self.fd, size)
         if not chunk:
             raise PeerGone("end of stream")
-        chunks.append(chunk)
-        remaining -= len(chunk)
-    return b"".join(chunks)
+        self._buffer += chunk
 
 
 def _wait_readable(fd: int, deadline: float, tail: OutputTail | None) -> None:
@@ -76,3 +92,23 @@ def _wait_readable(fd: int, deadline: float, tail: OutputTail | None) -> None:
             tail.read_available()
         if fd in ready:
             return
+
+
+class Channel:
+    """The server's end of a candidate process's pipes: requests out, replies in, its stdout and stderr drained.
+
+    Every exchange is timed here, from the request written to the whole reply read: the only clock a
+    candidate's figures are taken from.
+    """
+
+    def __init__(self, to_child: int, from_child: int, stdio: int, reply_limit: int):
+        self.to_child, self.reply_limit = to_child, reply_limit
+        self.replies = FrameReader(from_child)
+        self.tail = OutputTail(stdio)
+
+    def exchange(self, payload: bytes, seconds: float) -> tuple[bytes, float]:
+        """Send ``payload``; the reply and the seconds it took. TimeoutError after ``seconds``."""
+        started = time.perf_counter()
+        write_frame(self.to_child, payload)
+        reply = self.replies.read(self.reply_limit, started + seconds, self.tail)
+        return reply, time.perf_counter() - started

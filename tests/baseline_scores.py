@@ -40,7 +40,9 @@ def scores(problem_name: str, workers: int = 2) -> dict[str, dict[str, dict]]:
     problem = registry.load(problem_name)
     files = problem.baselines() + [problem.seed_program()]
     spec = problem.spec
-    pool = LocalPool(spec.runner, spec.entry_point, spec.seconds_per_instance, workers, SandboxLimits(memory_mb=spec.memory_mb))
+    pool = LocalPool(
+        spec.runner, spec.entry_point, spec.seconds_per_instance, workers, SandboxLimits(memory_mb=spec.memory_mb)
+    )
     result: dict[str, dict[str, dict]] = {path.stem: {} for path in files}
     try:
         evaluator = Evaluator(problem, pool)

@@ -139,9 +139,9 @@ def test_a_run_killed_with_sigkill_resumes_with_nothing_lost_and_nothing_added_t
 
 
 def test_without_bubblewrap_adrs_refuses_to_run_candidates_unless_told_to(monkeypatch, capsys):
-    import evaluators.sandbox
+    import evaluators.isolation
 
-    monkeypatch.setattr(evaluators.sandbox, "bwrap_binary", lambda: None)
+    monkeypatch.setattr(evaluators.isolation, "bwrap_binary", lambda: None)
     seeds = Path(__file__).resolve().parents[1] / "seeds" / "tardiness"
     assert main(["eval", "tardiness", str(seeds / "edd.py"), "--split", "smoke"]) == 2
     assert "--unsafe-no-sandbox" in capsys.readouterr().err

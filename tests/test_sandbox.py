@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from processes import descendants_of
 
-from evaluators.sandbox import SandboxLimits, SandboxWorker, _visible_paths
+from evaluators import isolation
+from evaluators.sandbox import SandboxLimits, SandboxWorker
 
 RUNNER = "problems.tardiness.runner"
 INSTANCES = [{"p": [3, 1, 2], "w": [1, 1, 1], "d": [2, 1, 6]}, {"p": [1, 1], "w": [1, 2], "d": [1, 1]}]
@@ -123,7 +124,7 @@ def test_no_secret_and_no_home_reach_the_candidate(worker):
     assert "hunter2" not in result.stdio
     assert "ADRS_TEST_SECRET" not in result.stdio
     root, home_listing = json.loads(result.stdio.split("LISTING ", 1)[1].splitlines()[0])
-    visible = [Path(p) for p in _visible_paths()]
+    visible = [Path(p) for p in isolation._installation_paths()] + list(isolation.module_files((RUNNER,)))
     system = {"bin", "lib", "lib32", "lib64", "sbin", "usr", "proc", "dev", "tmp"}
     assert set(root) <= system | {p.parts[1] for p in visible}
     # Only the folders leading to the Python installation can show up in the home folder.
@@ -199,12 +200,12 @@ def test_without_namespaces_the_unsafe_mode_still_limits_time_and_answers():
 
 
 def test_a_server_killed_from_outside_costs_one_evaluation_and_is_restarted():
-    worker = SandboxWorker(slot=10)
+    worker = SandboxWorker(slot=10, preload=(RUNNER,))
     try:
         worker.start()
-        servers = [pid for pid in descendants_of(worker.process.pid) if _uid(pid) == 0 and "python" in _comm(pid)]
-        assert len(servers) == 1
-        killer = threading.Timer(0.5, os.kill, (servers[0], signal.SIGKILL))  # as the OOM killer would
+        root = [pid for pid in descendants_of(worker.process.pid) if _uid(pid) == 0 and "python" in _comm(pid)]
+        [server] = [pid for pid in root if _parent(pid) not in root]  # the other is its zygote
+        killer = threading.Timer(0.5, os.kill, (server, signal.SIGKILL))  # as the OOM killer would
         killer.start()
         result = run(worker, candidate("time.sleep(3)"), seconds=5.0)
         killer.join()
@@ -217,6 +218,10 @@ def test_a_server_killed_from_outside_costs_one_evaluation_and_is_restarted():
 def _uid(pid: int) -> int:
     status = Path(f"/proc/{pid}/status").read_text()
     return int(status.split("\nUid:")[1].split()[0])
+
+
+def _parent(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
 
 
 def _comm(pid: int) -> str:

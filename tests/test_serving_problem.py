@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from evaluators.serving_sim import Infeasible, Workload, metrics, simulate
+from evaluators.lockstep import PolicyError, play_locally
+from evaluators.serving_sim import Workload, metrics, simulate
 from problems.base import Instance, InstanceRun, ProblemError, Verdict
 from problems.registry import load
 from problems.serving import references, runner
@@ -122,7 +123,7 @@ def test_unknown_split_is_a_problem_error(problem):
 
 def test_verify_accepts_a_simulated_log_and_recomputes_its_metrics(problem):
     instance = problem.instances("smoke")[0]
-    log = runner.run(FCFS, instance.data)
+    log = play_locally(runner, FCFS, instance.data)
     verdict = problem.verify(instance, log)
     assert verdict.feasible, verdict.reason
     workload = Workload.from_data(instance.data)
@@ -154,7 +155,7 @@ def test_verify_rejects_forged_logs_with_a_reason(log, reason):
 
 def test_verify_rejects_truncated_and_padded_logs(problem):
     instance = _small()
-    log = runner.run(FCFS, instance.data)
+    log = play_locally(runner, FCFS, instance.data)
     assert problem.verify(instance, log).feasible
     assert "entries" in problem.verify(instance, log[:-1]).reason
     assert "entries" in problem.verify(instance, log + [[[], []]]).reason
@@ -162,17 +163,17 @@ def test_verify_rejects_truncated_and_padded_logs(problem):
 
 def test_runner_reports_an_infeasible_decision_as_an_error():
     greedy = types.SimpleNamespace(schedule=lambda s: {"prefill": {r.id: r.remaining_prefill for r in s.waiting}})
-    with pytest.raises(Infeasible, match="iteration 0: the KV cache overflows"):
-        runner.run(greedy, _small().data)
+    with pytest.raises(PolicyError, match="Infeasible: iteration 0: the KV cache overflows"):
+        play_locally(runner, greedy, _small().data)
     with pytest.raises(AttributeError, match="schedule"):
-        runner.run(types.SimpleNamespace(), _small().data)
+        play_locally(runner, types.SimpleNamespace(), _small().data)
 
 
 def test_unservable_requests_are_counted_in_the_verdict(problem):
     trace = wl.Trace(np.array([0.0, 1.0]), np.array([100, 300]), np.array([5, 5]))
     data, unservable = wl.instance_data(trace, 5.0, wl.Replica(kv_capacity_tokens=256))
     instance = ServingInstance("u", "hand", data, unservable=unservable)
-    verdict = problem.verify(instance, runner.run(FCFS, data))
+    verdict = problem.verify(instance, play_locally(runner, FCFS, data))
     assert verdict.values["unservable"] == 1.0 and verdict.values["requests"] == 1.0
 
 
@@ -234,7 +235,7 @@ def test_instances_at_rate_compress_time_and_keep_the_requests(problem):
     assert fast.data["horizon"] - fast.data["duration"] == pytest.approx(
         instance.data["horizon"] - instance.data["duration"]
     )
-    assert problem.verify(fast, runner.run(FCFS, fast.data)).feasible
+    assert problem.verify(fast, play_locally(runner, FCFS, fast.data)).feasible
     with pytest.raises(ProblemError):
         problem.instances_at_rate([instance], 0.0)
 
@@ -282,5 +283,5 @@ def test_real_azure_conv_trace_gives_ten_minute_windows(problem):
     instances = problem.load_instances(path)
     assert len(instances) == 6
     assert sum(len(i.data["arrivals"]) + i.unservable for i in instances) == 19366
-    verdict = problem.verify(instances[0], runner.run(FCFS, instances[0].data))
+    verdict = problem.verify(instances[0], play_locally(runner, FCFS, instances[0].data))
     assert verdict.feasible, verdict.reason

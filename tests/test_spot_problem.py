@@ -8,6 +8,7 @@ import types
 
 import pytest
 
+from evaluators.lockstep import play_locally
 from evaluators.spot_optimum import optimum_cost
 from evaluators.spot_sim import Scenario, simulate
 from problems.base import InstanceRun, ProblemError, Verdict
@@ -41,7 +42,7 @@ def always_spot(state):
 
 
 def log_of(instance, decide) -> list[int]:
-    return runner.run(candidate(decide), instance.data)
+    return play_locally(runner, candidate(decide), instance.data)
 
 
 # --- spec and splits --------------------------------------------------------------------------------------
@@ -145,7 +146,7 @@ def test_verify_gives_malformed_output_a_reason_not_an_exception(problem, smoke,
 
 def test_the_runner_needs_a_decide_function(smoke):
     with pytest.raises(AttributeError, match="decide"):
-        runner.run(types.SimpleNamespace(), smoke[0].data)
+        play_locally(runner, types.SimpleNamespace(), smoke[0].data)
 
 
 # --- aggregation and bounds -------------------------------------------------------------------------------

@@ -1,17 +1,56 @@
-"""Runs a candidate scheduler over one instance inside the sandbox. Standard library and the engine only.
+"""Runs a candidate scheduler over serving instances inside the sandbox. Standard library and the engine only.
 
-The engine calls ``candidate.schedule(state)`` every iteration and records its decisions; the log goes back
-unvalidated, and the trusted verifier replays it on its own copy of the instance. An infeasible decision stops
-the run here with ``Infeasible: iteration K: reason``, which the framework reports as the candidate's error.
+Two halves (``evaluators/lockstep.py``): ``drive`` simulates the instance in the sandbox server, which alone
+holds the requests' true output lengths and future arrivals, and asks the candidate for every decision;
+``play`` runs in the candidate's process, keeps a mirror of the engine fed only with what a scheduler observes
+(arrivals as they come, the clock, which requests finished) and calls ``candidate.schedule(state)`` on it. The
+simulation's decision log goes back unvalidated, and the trusted verifier replays it on its own copy of the
+instance. An infeasible decision ends the instance with ``Infeasible: iteration K: reason``, which the framework
+reports as the candidate's error.
 """
 
-from evaluators import serving_sim
+from evaluators.lockstep import PolicyError
+from evaluators.serving_decisions import Reject, from_decision, from_log_entry
+from evaluators.serving_sim import Engine, Infeasible, Workload
+
+MAX_ITERATIONS = 5_000_000
 
 
-def run(candidate: object, data: dict) -> list:
-    """Simulate the instance ``data`` with ``candidate.schedule`` as the scheduler; return the decision log."""
+def drive(data: dict):
+    """The simulation of ``data`` (see ``lockstep``): yields observations, is sent decisions, returns the log."""
+    engine = Engine(Workload.from_data(data))
+    steps = engine.steps(MAX_ITERATIONS)
+    try:
+        next(steps)
+        answer = yield engine.public(), engine.observation()
+        while True:
+            try:
+                decision = from_log_entry(answer)
+            except Reject as bad:
+                raise PolicyError(f"Infeasible: iteration {engine.iteration}: {bad}") from None
+            steps.send(decision)
+            answer = yield engine.observation()
+    except StopIteration as done:
+        return done.value.log
+    except Infeasible as exc:
+        raise PolicyError(f"Infeasible: {exc}") from None
+
+
+def play(candidate: object):
+    """The scheduler's side: yields a decision (``[[[id, tokens], ...], [ids]]``) for each observation sent."""
     schedule = getattr(candidate, "schedule", None)
     if not callable(schedule):
         raise AttributeError("candidate defines no function schedule(state) returning a decision dict or None")
-    workload = serving_sim.Workload.from_data(data)
-    return serving_sim.simulate(workload, schedule).log
+    public, observation = yield
+    mirror = Engine.mirror(public)
+    while True:
+        mirror.learn(observation)
+        try:
+            chunks, preempts = from_decision(schedule(mirror.state))
+        except Reject as bad:
+            raise Infeasible(f"iteration {mirror.iteration}: {bad}") from None
+        try:
+            mirror.apply(chunks, preempts)
+        except Reject:
+            pass  # the simulation rejects it too, and ends the instance with the reason
+        observation = yield [[[rid, tokens] for rid, tokens in chunks], preempts]

@@ -1,21 +1,51 @@
-"""Runs a candidate policy over one scenario inside the sandbox. Standard library and the engine only.
+"""Runs a candidate policy over spot scenarios inside the sandbox. Standard library and the engine only.
 
-The engine calls ``candidate.decide(state)`` every tick and records its actions; the log goes back unvalidated,
-and the trusted verifier replays it on its own copy of the scenario. Spot taken where the trace has none ends
-the run there with the offending action last in the log, so that the verifier names it; something that is not
-an action at all raises ``ActionError``, reported as the candidate's error.
+Two halves (``evaluators/lockstep.py``): ``drive`` simulates the scenario in the sandbox server, which alone
+holds the availability traces, and asks the candidate for each tick's action; ``play`` runs in the candidate's
+process, where a mirror of the engine learns the traces one tick at a time (so ``state.history`` and
+``state.spot`` hold the past and the present, never the future) and calls ``candidate.decide(state)``. The
+action log goes back unvalidated, and the trusted verifier replays it on its own copy of the scenario. Spot taken
+where the trace has none ends the run there with the offending action last in the log, so that the verifier
+names it; something that is not an action at all raises ``ActionError``, reported as the candidate's error.
 """
 
 from evaluators import spot_sim
+from evaluators.lockstep import PolicyError
 
 
-def run(candidate: object, data: dict) -> list:
-    """Simulate the scenario ``data`` with ``candidate.decide`` as the policy; return the action log."""
+def drive(data: dict):
+    """The simulation of ``data`` (see ``lockstep``): yields observations, is sent action codes, returns the log."""
+    scenario = spot_sim.Scenario.from_data(data)
+    ticks = spot_sim.steps(scenario)
+    top = 2 * scenario.zones
+    try:
+        t = next(ticks)
+        code = yield spot_sim.public(scenario), spot_sim.observed(scenario, t)
+        while True:
+            if type(code) is not int or not 0 <= code <= top:
+                raise PolicyError(f"tick {t}: the policy's side sent {str(code)[:60]!r}, not an action code")
+            t = ticks.send(code)
+            code = yield spot_sim.observed(scenario, t)
+    except StopIteration as done:
+        return done.value.log
+    except spot_sim.Infeasible as exc:
+        return exc.log
+
+
+def play(candidate: object):
+    """The policy's side: yields an action code for each tick observed."""
     decide = getattr(candidate, "decide", None)
     if not callable(decide):
         raise AttributeError("candidate defines no function decide(state) returning an action")
-    scenario = spot_sim.Scenario.from_data(data)
-    try:
-        return spot_sim.simulate(scenario, decide).log
-    except spot_sim.Infeasible as exc:
-        return exc.log
+    known, observation = yield
+    scenario = spot_sim.mirror(known)
+    spot_sim.learn(scenario, observation)
+    state = spot_sim.State(scenario)
+    ticks = spot_sim.steps(scenario, state)
+    choose = spot_sim.chooser(state, decide)
+    t = next(ticks)
+    while True:
+        code = choose(t)
+        observation = yield code
+        spot_sim.learn(scenario, observation)
+        t = ticks.send(code)
