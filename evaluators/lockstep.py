@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import marshal
-from collections.abc import Generator
 from typing import Any
 
 from evaluators.frames import Channel
@@ -43,43 +42,60 @@ def run_session(runner: Any, instances: list, channel: Channel, limit: float) ->
     """Each instance's reply (JSON ``{"output": ...}`` or ``{"error": ...}``) and the seconds charged to it."""
     replies: list[bytes] = [b""] * len(instances)
     charged = [0.0] * len(instances)
-    drivers: dict[int, Generator] = {}
-    pending: dict[int, Any] = {}
-    for index, data in enumerate(instances):
-        drivers[index] = runner.drive(data)
+    drivers = [runner.drive(data) for data in instances]
+    order, observations = [], []  # the running instances, and what each observes next
+    for index, driver in enumerate(drivers):
         try:
-            pending[index] = next(drivers[index])
+            observations.append(next(driver))
+            order.append(index)
         except StopIteration as done:
-            replies[index] = json.dumps({"output": done.value}).encode()
+            replies[index] = _output(done.value)
     # Every instance still running has been in every round so far, so all have been charged the same: ``share``.
     share = 0.0
-    while pending:
-        order = list(pending)
-        payload = b"B" + marshal.dumps([[i, pending[i]] for i in order])
+    while order:
+        payload = b"B" + marshal.dumps(list(zip(order, observations)))
         try:
             frame, spent = channel.exchange(payload, (limit - share) * len(order))
         except TimeoutError:
             raise SessionTimeout(order[0]) from None
         share += spent / len(order)
-        answers = json.loads(frame)
-        if isinstance(answers, dict) and list(answers) == ["error"]:  # the candidate's side failed as a whole
-            answers = [answers] * len(order)
-        if not isinstance(answers, list) or len(answers) != len(order):
-            raise ValueError(f"the candidate process answered {len(order)} observations with a malformed reply")
-        pending = {}
-        for index, answer in zip(order, answers):
+        answers = _answers(frame, len(order))
+        running, observations = order, []
+        order = []
+        for index, answer in zip(running, answers):
             if answer.__class__ is dict and list(answer) == ["error"]:
                 replies[index] = error_reply(answer["error"])
             else:
                 try:
-                    pending[index] = drivers[index].send(answer)
+                    observations.append(drivers[index].send(answer))
+                    order.append(index)
                     continue
                 except StopIteration as done:
-                    replies[index] = json.dumps({"output": done.value}).encode()
+                    replies[index] = _output(done.value)
                 except PolicyError as exc:
                     replies[index] = error_reply(exc)
             charged[index] = share
     return replies, charged
+
+
+_decode = json.JSONDecoder().raw_decode
+
+
+def _answers(frame: bytes, count: int) -> list:
+    """The candidate's answers to a round, one per observation; ValueError when malformed."""
+    text = frame.decode("utf-8")
+    answers, end = _decode(text)
+    if end != len(text):
+        raise ValueError("the candidate process sent extra data after its answers")
+    if answers.__class__ is dict and list(answers) == ["error"]:  # the candidate's side failed as a whole
+        return [answers] * count
+    if answers.__class__ is not list or len(answers) != count:
+        raise ValueError(f"the candidate process answered {count} observations with a malformed reply")
+    return answers
+
+
+def _output(value: Any) -> bytes:
+    return json.dumps({"output": value}).encode()
 
 
 def play_locally(runner: Any, candidate: Any, data: Any) -> Any:

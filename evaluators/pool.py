@@ -96,5 +96,6 @@ class LocalPool(Pool):
         unsafe_no_sandbox: bool = False,
     ):
         size = workers or os.cpu_count() or 1
-        sandboxes = [SandboxWorker(slot, limits, unsafe_no_sandbox, (runner,)) for slot in range(size)]
+        cores = 2 if 2 * size <= len(os.sched_getaffinity(0)) else 1  # a core to spare for each: see SandboxWorker
+        sandboxes = [SandboxWorker(slot, limits, unsafe_no_sandbox, (runner,), cores) for slot in range(size)]
         super().__init__(sandboxes, runner, entry_point, seconds_per_instance)

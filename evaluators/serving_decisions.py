@@ -73,6 +73,28 @@ def _log_int(value: Any, what: str) -> int:
 
 def from_log_entry(entry: Any) -> Decision:
     """A log entry, untrusted JSON, checked for shape and exact types."""
+    if entry.__class__ is list and len(entry) == 2:  # the common case in one pass: a replay's and a session's hot path
+        chunks, preempts = entry
+        if chunks.__class__ is list and preempts.__class__ is list:
+            decision = []
+            for pair in chunks:
+                if pair.__class__ is not list or len(pair) != 2:
+                    break
+                rid, tokens = pair
+                if rid.__class__ is not int or tokens.__class__ is not int:
+                    break
+                decision.append((rid, tokens))
+            else:
+                for rid in preempts:
+                    if rid.__class__ is not int:
+                        break
+                else:
+                    return decision, preempts
+    return _checked_log_entry(entry)
+
+
+def _checked_log_entry(entry: Any) -> Decision:
+    """``from_log_entry`` the long way, naming what is wrong."""
     if type(entry) not in (list, tuple) or len(entry) != 2 or any(type(p) not in (list, tuple) for p in entry):
         raise Reject(f"log entry {_show(entry)} is not a pair [[[id, tokens], ...], [preempted ids]]")
     chunks = []

@@ -80,9 +80,10 @@ class Engine:
         self.arrived = self.observed = 0  # requests arrived, and those told to the mirror
         self.finished_ids: list[int] = []  # finished since the last observation
 
-    def steps(self, max_iterations: int) -> Generator[None, Decision, Outcome]:
+    def steps(self, max_iterations: int, publish: bool = True) -> Generator[None, Decision, Outcome]:
         """Iterate until every request has finished or the clock passes the horizon (steps 1, 2, 10): yields
-        before each decision, with the state published; is sent the decision; returns the outcome."""
+        before each decision, with the state published for a policy here (``publish``); is sent the decision;
+        returns the outcome."""
         arrivals, reqs, n, horizon = self.w.arrivals, self.reqs, len(self.reqs), self.w.horizon
         waiting = self.waiting
         log: list = []
@@ -104,7 +105,8 @@ class Engine:
             k = self.iteration
             if k >= max_iterations:
                 raise Infeasible(f"iteration {k}: the run exceeds {max_iterations} iterations")
-            self._publish()
+            if publish:
+                self._publish()
             chunks, preempts = yield
             try:
                 self._step(chunks, preempts)
@@ -124,9 +126,9 @@ class Engine:
             log=log,
         )
 
-    def run(self, decide: Callable[[], Decision], max_iterations: int) -> Outcome:
+    def run(self, decide: Callable[[], Decision], max_iterations: int, publish: bool = True) -> Outcome:
         """``steps`` with each decision from ``decide``; a Reject there is the iteration's Infeasible."""
-        steps = self.steps(max_iterations)
+        steps = self.steps(max_iterations, publish)
         try:
             next(steps)
             while True:
@@ -140,11 +142,8 @@ class Engine:
 
     def _publish(self) -> None:
         state = self.state
-        state.clock, state.iteration, state.free_blocks = (
-            self.clock,
-            self.iteration,
-            self.total_blocks - self.used_blocks,
-        )
+        state.clock, state.iteration = self.clock, self.iteration
+        state.free_blocks = self.total_blocks - self.used_blocks
         if self.waiting_changed:
             state.waiting, self.waiting_changed = tuple(self.waiting), False
         if self.running_changed:
@@ -158,9 +157,12 @@ class Engine:
         keys = ("block_size", "kv_capacity_tokens", "slo_ttft", "slo_tpot", "slo_max_gap", "max_new_tokens")
         return {**{k: getattr(w, k) for k in keys}, "cost": w.cost.to_data()}
 
-    def observation(self) -> tuple[float, list[tuple[float, int]], list[int]]:
+    def observation(self) -> float | tuple[float, list[tuple[float, int]], list[int]]:
         """What the scheduler learns before this decision: the clock, the requests that arrived (arrival and
-        prompt length, in id order) and the ids of those that finished since the last decision."""
+        prompt length, in id order) and the ids of those that finished since the last decision; the clock
+        alone when nothing arrived or finished (most iterations)."""
+        if self.observed == self.arrived and not self.finished_ids:
+            return self.clock
         new = self.reqs[self.observed : self.arrived]
         self.observed = self.arrived
         finished, self.finished_ids = self.finished_ids, []
@@ -170,15 +172,17 @@ class Engine:
     def mirror(cls, public: dict[str, Any]) -> Engine:
         """An engine with no request yet and no output length ever: the candidate's side (see the class)."""
         cost = CostModel.from_data(public["cost"])
-        w = Workload(
-            (), (), (), horizon=0.0, duration=1.0, cost=cost, **{k: v for k, v in public.items() if k != "cost"}
-        )
-        engine = cls(w)
+        known = {k: v for k, v in public.items() if k != "cost"}
+        engine = cls(Workload((), (), (), horizon=0.0, duration=1.0, cost=cost, **known))
         engine.output = []  # a 0 per request: no count of generated tokens ever equals it
         return engine
 
-    def learn(self, observation: tuple[float, list, list[int]]) -> None:
+    def learn(self, observation: float | tuple[float, list, list[int]]) -> None:
         """The mirror's side of ``observation``, then the state published for the scheduler."""
+        if observation.__class__ is float:
+            self.clock = observation
+            self._publish()
+            return
         clock, arrivals, finished = observation
         if finished:
             self._finish([self.reqs[rid] for rid in finished], self.clock)
@@ -335,15 +339,20 @@ def replay(workload: Workload, log: Any, max_iterations: int = 5_000_000) -> Out
     """Trusted replay of an untrusted decision log: the same engine, decisions read from the log."""
     if not isinstance(log, list):
         raise Infeasible(f"iteration 0: the log is a {type(log).__name__}, not a list")
-    calls = iter(log)
-
-    def decide() -> Decision:
-        entry = next(calls, calls)
-        if entry is calls:
-            raise Reject(f"the log has {len(log)} entries but the engine calls the scheduler more times")
-        return from_log_entry(entry)
-
-    outcome = Engine(workload).run(decide, max_iterations)
+    steps = Engine(workload).steps(max_iterations, publish=False)  # no policy here reads the state
+    try:
+        next(steps)
+        for k, entry in enumerate(log):
+            try:
+                decision = from_log_entry(entry)
+            except Reject as bad:
+                raise Infeasible(f"iteration {k}: {bad}") from None
+            steps.send(decision)
+        raise Infeasible(
+            f"iteration {len(log)}: the log has {len(log)} entries but the engine calls the scheduler more times"
+        )
+    except StopIteration as done:
+        outcome = done.value
     if outcome.iterations != len(log):
         raise Infeasible(f"iteration {outcome.iterations}: the log has {len(log)} entries but the engine "
                          f"called the scheduler {outcome.iterations} times")  # fmt: skip

@@ -68,7 +68,8 @@ class Server:
 
     def _run(self, process: PristineProcess, runner: types.ModuleType, request: dict) -> tuple[dict, list[bytes]]:
         limit = float(request["seconds_per_instance"])
-        channel = Channel(process.to_child, process.from_child, process.stdio, self.limits["output_bytes"] + 1024)
+        reply_limit = self.limits["output_bytes"] + 1024
+        channel = Channel(process.to_child, process.from_child, process.stdio, reply_limit, self.options["spin"])
         header = {"status": "ok", "message": "", "load_seconds": 0.0, "seconds": []}
         replies: list[bytes] = []
         try:
@@ -155,8 +156,7 @@ def main() -> None:
     """Entry point inside the sandbox: ``argv[1]`` is the JSON options written by ``sandbox.py``."""
     options = json.loads(sys.argv[1])
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
-    if options.get("cpu") is not None:
-        os.sched_setaffinity(0, {options["cpu"]})
+    os.sched_setaffinity(0, {options["cpus"][0]})
     memory = options["limits"]["server_memory_bytes"]
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))  # it reads candidates' outputs: it has a limit too
     try:

@@ -19,7 +19,7 @@ MAX_ITERATIONS = 5_000_000
 def drive(data: dict):
     """The simulation of ``data`` (see ``lockstep``): yields observations, is sent decisions, returns the log."""
     engine = Engine(Workload.from_data(data))
-    steps = engine.steps(MAX_ITERATIONS)
+    steps = engine.steps(MAX_ITERATIONS, publish=False)  # the policy sees its mirror's state, not this one
     try:
         next(steps)
         answer = yield engine.public(), engine.observation()
