@@ -8,6 +8,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import textwrap
 import threading
 import time
@@ -226,3 +227,68 @@ def _parent(pid: int) -> int:
 
 def _comm(pid: int) -> str:
     return Path(f"/proc/{pid}/comm").read_text()
+
+
+def test_the_sandbox_shows_only_the_servers_and_the_runners_modules_of_adrs(worker):
+    """No problem.toml (the splits' seeds), no generator, loader or reference, no seeds folder."""
+    packages = sorted({str(isolation._package_root(path)) for path in isolation.module_files((RUNNER,))})
+    body = f"""
+    import json
+    listing = []
+    for root in {packages!r}:
+        for folder, _, files in os.walk(root):
+            listing += [os.path.join(folder, name) for name in files]
+    print("FILES " + json.dumps(sorted(listing)))
+    """
+    result = run(worker, candidate(body))
+    shown = json.loads(result.stdio.split("FILES ", 1)[1].splitlines()[0])
+    assert shown == sorted(str(path) for path in isolation.module_files((RUNNER,)))
+    assert not any(name.endswith(("problem.toml", "instances.py", "references.py", "exact.py")) for name in shown)
+
+
+def test_an_installed_adrs_inside_the_environment_is_hidden_but_for_those_modules(monkeypatch):
+    """Where the packages lie inside a folder the sandbox shows whole (a site-packages), they are covered."""
+    repository = Path(__file__).resolve().parents[1]
+    installed = isolation._installation_paths() + [str(repository)]
+    monkeypatch.setattr(isolation, "_installation_paths", lambda: list(installed))
+    worker = SandboxWorker(slot=11, preload=(RUNNER,))
+    body = f"""
+    print("LISTING " + repr(sorted(os.listdir({str(repository / "problems" / "tardiness")!r}))))
+    print("SEEDS " + repr(os.path.isdir({str(repository / "seeds")!r})))
+    """
+    try:
+        result = run(worker, candidate(body))
+    finally:
+        worker.stop()
+    assert "LISTING ['__init__.py', 'runner.py']" in result.stdio
+    assert "SEEDS True" in result.stdio  # the rest of the folder shows: only adrs's packages are covered
+
+
+def test_the_server_that_reads_outputs_has_a_memory_limit_too(worker):
+    body = """
+    limits = open(f"/proc/{os.getppid()}/limits").read()
+    print("LIMIT " + [line for line in limits.splitlines() if line.startswith("Max address space")][0])
+    """
+    result = run(worker, candidate(body))
+    limit = result.stdio.split("LIMIT ", 1)[1].split()[3]
+    assert int(limit) == SandboxLimits().server_memory_mb << 20
+
+
+def test_a_server_whose_clean_up_fails_asks_to_be_replaced(tmp_path):
+    """The server (here run as a plain process) reports a failed clean-up, and the framework then replaces it."""
+    script = f"""
+import json, os, sys
+sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})
+from evaluators import cleanup, worker
+cleanup.remove_tree = lambda path, deadline: False
+limits = {{"memory_bytes": 1 << 30, "cpu_seconds": 10, "open_files": 64, "processes": 32, "file_bytes": 1 << 20,
+          "output_bytes": 1 << 20, "request_output_bytes": 1 << 22}}
+server = worker.Server({{"limits": limits, "pid_namespace": False, "preload": [{RUNNER!r}], "cpus": [0], "spin": 0.0}})
+request = {{"code": "def schedule(p, w, d):\\n    return [0]\\n", "runner": {RUNNER!r}, "entry_point": "schedule",
+           "instances": [{{"p": [1], "w": [1], "d": [1]}}], "seconds_per_instance": 2.0}}
+header, replies = server.handle(request)
+print(json.dumps([header["status"], header["recycle"], replies[0].decode()]))
+"""
+    printed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    status, recycle, reply = json.loads(printed.stdout.strip().splitlines()[-1])
+    assert (status, recycle, json.loads(reply)) == ("ok", True, {"output": [0]})

@@ -7,50 +7,26 @@ The first line of each program says what to expect: ``# expect: STATUS[|STATUS..
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import os
 import subprocess
 from pathlib import Path
 
 import pytest
+from harness import attack, expectation, matches, programs_in
 from processes import alive, descendants_of
 
-from evaluators.evaluator import Evaluator
-from evaluators.pool import LocalPool
 from evaluators.sandbox import SandboxLimits
-from evolve.archive import Archive, sqlite_url
-from evolve.config import RunConfig
-from evolve.loop import Loop
-from evolve.mutator import Candidate, MutationContext
-from problems import registry
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-PROGRAMS = sorted(p for p in HERE.glob("*.py") if p.name != "test_hostile.py")
+PROGRAMS = programs_in(HERE)
 SEED = (
     "# EVOLVE-BLOCK-START\n"
     "def schedule(p, w, d):\n"
     "    return sorted(range(len(p)), key=lambda j: d[j])\n"
     "# EVOLVE-BLOCK-END\n"
 )
-
-
-def expectation(program: Path) -> tuple[set[str], str]:
-    statuses, _, reason = program.read_text().splitlines()[0].removeprefix("# expect:").strip().partition(":")
-    return set(statuses.split("|")), reason.strip()
-
-
-class Attacker:
-    name = "attacker"
-
-    def propose(self, context: MutationContext) -> list[Candidate]:
-        return [
-            Candidate(
-                f"# EVOLVE-BLOCK-START\n{p.read_text()}\n# EVOLVE-BLOCK-END\n", self.name, (context.parent.id,), p.stem
-            )
-            for p in PROGRAMS
-        ]
 
 
 def repository_fingerprint() -> str:
@@ -66,24 +42,16 @@ def repository_fingerprint() -> str:
 @pytest.fixture(scope="module")
 def attacked(tmp_path_factory):
     folder = tmp_path_factory.mktemp("hostile")
-    (folder / "seed.py").write_text(SEED)
-    problem = registry.load("tardiness")
-    problem.spec = dataclasses.replace(problem.spec, seed=str(folder / "seed.py"), seconds_per_instance=1.0)
     os.environ["ADRS_HOSTILE_SECRET_KEY"] = "hunter2"
     before = repository_fingerprint()
-    config = RunConfig(iterations=2, batch_size=1, islands=1, workers=2, mutators={"attacker": 1.0}, seed=3)
-    # A small address space, so that the memory bomb meets its limit well within the 1 s time limit even on a
-    # loaded machine (touching 1 GiB of pages can take longer than that).
-    pool = LocalPool(problem.spec.runner, problem.spec.entry_point, 1.0, 2, SandboxLimits(memory_mb=384))
-    archive = Archive(sqlite_url(folder))
-    run_id = archive.create_run("tardiness", config.to_dict(), 0)
+    programs = [(p.stem, p.read_text()) for p in PROGRAMS]
     try:
-        evaluator = Evaluator(problem, pool)
-        outcome = Loop(config, evaluator, archive, run_id, {"attacker": Attacker()}, folder, lambda _: None).run()
+        # A small address space, so that the memory bomb meets its limit well within the 1 s time limit even on
+        # a loaded machine (touching 1 GiB of pages can take longer than that).
+        run = attack("tardiness", programs, folder, 2, SandboxLimits(memory_mb=384), 1.0, SEED)
     finally:
-        pool.close()
         os.environ.pop("ADRS_HOSTILE_SECRET_KEY")
-    return outcome, archive, run_id, before, folder
+    return run.outcome, run.archive, run.run_id, before, folder
 
 
 def test_the_suite_holds_at_least_fifteen_attacks():
@@ -92,18 +60,18 @@ def test_the_suite_holds_at_least_fifteen_attacks():
 
 def test_the_run_goes_on_to_its_end(attacked):
     outcome, archive, run_id, *_ = attacked
-    assert outcome.status == "finished" and archive.run(run_id).iteration == 2
+    assert outcome.status == "finished" and archive.run(run_id).iteration == 1
 
 
 @pytest.mark.parametrize("program", PROGRAMS, ids=lambda p: p.stem)
 def test_each_attack_is_recorded_with_a_specific_outcome(attacked, program):
     _, archive, run_id, *_ = attacked
     [record] = [p for p in archive.programs(run_id) if p.note == program.stem]
-    statuses, reason = expectation(program)
+    statuses, reasons = expectation(program)
     assert record.status in statuses, (record.status, [e.feedback for e in record.evaluations.values()])
     if record.status != "ok":
         feedback = " ".join(e.feedback for e in record.evaluations.values())
-        assert any(fragment in feedback for fragment in reason.split("|")), feedback
+        assert matches(feedback, reasons), feedback
 
 
 def test_no_process_of_any_attack_survives(attacked):
