@@ -6,7 +6,9 @@ The workload is the Azure LLM inference trace 2023, conversation part (19,366 re
 present, else a synthetic one of the same size and means (Poisson arrivals at 5.5 req/s, lognormal prompts of
 mean 1155 and outputs of mean 211 tokens), served by Llama-3-8B on one H100 (SLOs: TTFT 2 s, TPOT 0.1 s).
 The policy is FCFS with vLLM's 1% watermark, written inline so the figure measures the engine, not a seed.
-Target: simulating (and replaying) the hour in <= 10 s on one core.
+Target: simulating (and replaying) the hour in <= 10 s on one core; and since the simulation moved out of the
+candidate's reach (the sandbox server simulates, the policy's process mirrors what it observes, one exchange per
+decision), the same hour with the policy across that boundary, end to end (sandbox and verifier), in <= 10 s.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
+import inspect
 import math
 import os
 import random
@@ -152,6 +155,32 @@ def simpy_event_us(steps: int = 300_000) -> float:
     return 1e6 * (time.perf_counter() - started) / steps
 
 
+def across_the_boundary(workload: Workload, cores: int) -> tuple[float, float, dict]:
+    """The hour as one instance through a real sandbox and the trusted verifier (``Evaluator.evaluate``): wall
+    seconds end to end, the policy's share as the sandbox server timed it, and the metrics."""
+    from evaluators.evaluator import Evaluator
+    from evaluators.pool import Pool
+    from evaluators.sandbox import SandboxWorker
+    from problems import registry
+    from problems.serving.problem import ServingInstance
+
+    problem = registry.load("serving")
+    spec = problem.spec
+    worker = SandboxWorker(0, preload=(spec.runner,), cores=cores)
+    evaluator = Evaluator(problem, Pool([worker], spec.runner, spec.entry_point, 120.0))
+    code = inspect.getsource(fcfs_watermark).replace("def fcfs_watermark(", "def schedule(")
+    try:
+        evaluator.use_instances("hour", [ServingInstance("hour", "azure", workload.to_data())])
+        evaluator.evaluate(code, "smoke")  # warm: the server's imports and first fork
+        started = time.perf_counter()
+        result = evaluator.evaluate(code, "hour")
+        seconds = time.perf_counter() - started
+    finally:
+        evaluator.pool.close()
+    assert result.ok, result.feedback
+    return seconds, result.per_instance[0]["seconds"], result.metrics
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--trace", type=Path, default=AZURE_CONV, help="Azure trace CSV (synthetic if absent)")
@@ -161,6 +190,10 @@ def main() -> None:
     source = args.trace.name if args.trace.exists() else "synthetic (trace not found)"
     workload = azure_workload(args.trace) if args.trace.exists() else synthetic_workload()
     load_s = time.perf_counter() - started
+    # First, while this process holds nothing big: the framework's side (decoding the log, replaying it) would
+    # otherwise pay for the garbage collector walking the outcomes kept below.
+    spare, spare_policy, across = across_the_boundary(workload, cores=2)
+    shared, shared_policy, _ = across_the_boundary(workload, cores=1)
 
     policy, spent = timed(fcfs_watermark)
     started = time.perf_counter()
@@ -181,6 +214,7 @@ def main() -> None:
     heavy_s = time.perf_counter() - started
     assert replay(heavy, heavy_outcome.log) == heavy_outcome
     hm = metrics(heavy, heavy_outcome)
+    assert across["goodput"] == m["goodput"] and across["p99_ttft"] == m["p99_ttft"], "the boundary changed a score"
     lines = [
         f"- workload: {source}, {n} requests over {workload.duration:.0f} s, Llama-3-8B on H100 "
         f"(built and validated in {load_s:.2f} s); FCFS with a 1% watermark: {outcome.iterations} iterations, "
@@ -189,7 +223,7 @@ def main() -> None:
         f"- simulate: **{sim_s:.2f} s** wall ({n / sim_s:,.0f} requests/s, "
         f"{outcome.iterations / sim_s:,.0f} iterations/s); the policy's share {100 * spent[0] / sim_s:.0f}% "
         f"({1e6 * spent[0] / outcome.iterations:.2f} us per call: the candidate-policy overhead per iteration, "
-        "since the engine runs in the candidate's sandbox and a call crosses no process boundary)",
+        "in one process, crossing no boundary)",
         f"- replay of the log (the verifier's work): **{replay_s:.2f} s**, identical outcome",
         f"- engine per iteration, policy excluded: {engine_us:.2f} us ({1e9 * (sim_s - spent[0]) / tokens:.0f} ns "
         f"per output token); one SimPy `yield env.timeout(dt)` event: {simpy_us:.2f} us, so a SimPy loop would "
@@ -197,6 +231,11 @@ def main() -> None:
         f"- overloaded (arrivals 4x faster, 60k-token cache): simulate **{heavy_s:.2f} s**, "
         f"{heavy_outcome.iterations} iterations, mean decode batch {hm['mean_batch']:.1f}, "
         f"{hm['preemptions']:.0f} preemptions, {hm['unfinished']:.0f} unfinished at the horizon",
+        f"- the same hour with the policy across the sandbox's boundary, end to end (`Evaluator.evaluate`: the "
+        f"sandbox server simulates, the policy's process mirrors, one exchange per iteration; then the verifier's "
+        f"replay): **{spare:.2f} s** with a core to spare for the policy ({spare_policy:.2f} s of it in exchanges), "
+        f"{shared:.2f} s with server and policy sharing one core ({shared_policy:.2f} s in exchanges); same goodput "
+        f"and P99 TTFT as in-process",
     ]
     text = "\n".join(lines)
     print(text)

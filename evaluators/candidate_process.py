@@ -86,9 +86,10 @@ def _serve_candidate(runner, output_limit: int, spin: float) -> None:
     players: dict[int, object] = {}
     while True:
         message = requests.read(1 << 28)
+        answered: list[int] = []
         try:
             if message[:1] == b"B":
-                text = _round(players, marshal.loads(message[1:]), runner, module)
+                text = _round(players, marshal.loads(message[1:]), runner, module, answered)
             else:
                 text = json.dumps({"output": runner.run(module, json.loads(message[1:]))})
         except BaseException as exc:  # noqa: BLE001 - also an answer that is not JSON data
@@ -100,11 +101,17 @@ def _serve_candidate(runner, output_limit: int, spin: float) -> None:
         if len(text) > output_limit:
             text = json.dumps({"error": f"output of {len(text)} bytes exceeds the limit of {output_limit} bytes"})
         write_frame(_CHILD_OUT, text.encode())
+        for index in answered:  # the rest of the round, while the server takes the answers
+            try:
+                next(players[index])
+            except BaseException:  # noqa: BLE001 - the simulation ends this instance; a new one would restart it
+                players.pop(index, None)
 
 
-def _round(players: dict, observations: list, runner, module) -> str:
+def _round(players: dict, observations: list, runner, module, answered: list[int]) -> str:
     """One lockstep round, as JSON: each instance's answer to its observation, from its ``play`` generator
-    (started on first sight); an instance whose policy raises ends with the error, the others go on."""
+    (started on first sight; ``answered`` gets its index); an instance whose policy raises ends with the error,
+    the others go on."""
     answers, failed = [], False
     for index, observation in observations:
         player = players.get(index)
@@ -113,6 +120,7 @@ def _round(players: dict, observations: list, runner, module) -> str:
                 player = players[index] = runner.play(module)
                 next(player)
             answers.append(player.send(observation))
+            answered.append(index)
         except BaseException as exc:  # noqa: BLE001 - the candidate's error, for this instance only
             players.pop(index, None)
             answers.append({"error": _describe(exc)})

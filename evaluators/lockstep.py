@@ -4,8 +4,9 @@ The runner of a simulation problem (``serving``, ``spot``) has two halves. ``dri
 sandbox server, with the whole instance: a generator that yields what the policy may observe before each
 decision, receives the policy's answer (untrusted JSON), and returns the instance's output (its decision log)
 or raises ``PolicyError``. ``play(candidate)`` runs in the candidate's process and sees nothing but those
-observations: a generator that receives each one and yields the candidate's answer. So hidden data (true output
-lengths, future availability) never enters the candidate's process.
+observations: a generator that is sent each one and yields the candidate's answer, then, once the answer is on
+its way, is resumed to finish the round (a mirror's own step, done while the simulation does its) and yields
+None. So hidden data (true output lengths, future availability) never enters the candidate's process.
 
 All instances advance together: one round sends every running instance's observation in one frame and reads
 every answer in one, so a split of many small instances costs as many round trips as its longest instance has
@@ -106,6 +107,8 @@ def play_locally(runner: Any, candidate: Any, data: Any) -> Any:
         observation = next(driver)
         next(player)
         while True:
-            observation = driver.send(json.loads(json.dumps(player.send(observation))))
+            answer = json.loads(json.dumps(player.send(observation)))
+            next(player)
+            observation = driver.send(answer)
     except StopIteration as done:
         return done.value

@@ -80,10 +80,12 @@ class Engine:
         self.arrived = self.observed = 0  # requests arrived, and those told to the mirror
         self.finished_ids: list[int] = []  # finished since the last observation
 
-    def steps(self, max_iterations: int, publish: bool = True) -> Generator[None, Decision, Outcome]:
+    def steps(
+        self, max_iterations: int, publish: bool = True, record: bool = True
+    ) -> Generator[None, Decision, Outcome]:
         """Iterate until every request has finished or the clock passes the horizon (steps 1, 2, 10): yields
         before each decision, with the state published for a policy here (``publish``); is sent the decision;
-        returns the outcome."""
+        returns the outcome, with the log of decisions when ``record`` (a caller that has them already skips it)."""
         arrivals, reqs, n, horizon = self.w.arrivals, self.reqs, len(self.reqs), self.w.horizon
         waiting = self.waiting
         log: list = []
@@ -112,7 +114,8 @@ class Engine:
                 self._step(chunks, preempts)
             except Reject as bad:
                 raise Infeasible(f"iteration {k}: {bad}") from None
-            log.append([[[rid, tokens] for rid, tokens in chunks], list(preempts)])
+            if record:
+                log.append([[[rid, tokens] for rid, tokens in chunks], list(preempts)])
             self.iteration = k + 1
         return Outcome(
             first_token=[r._first for r in reqs],
@@ -339,7 +342,7 @@ def replay(workload: Workload, log: Any, max_iterations: int = 5_000_000) -> Out
     """Trusted replay of an untrusted decision log: the same engine, decisions read from the log."""
     if not isinstance(log, list):
         raise Infeasible(f"iteration 0: the log is a {type(log).__name__}, not a list")
-    steps = Engine(workload).steps(max_iterations, publish=False)  # no policy here reads the state
+    steps = Engine(workload).steps(max_iterations, publish=False, record=False)  # no policy reads; the log is given
     try:
         next(steps)
         for k, entry in enumerate(log):
@@ -356,6 +359,7 @@ def replay(workload: Workload, log: Any, max_iterations: int = 5_000_000) -> Out
     if outcome.iterations != len(log):
         raise Infeasible(f"iteration {outcome.iterations}: the log has {len(log)} entries but the engine "
                          f"called the scheduler {outcome.iterations} times")  # fmt: skip
+    outcome.log = log
     return outcome
 
 

@@ -37,7 +37,8 @@ class Countdown:
     def play(candidate):
         question = yield
         while True:
-            question = yield candidate.answer(question)
+            yield candidate.answer(question)
+            question = yield
 
 
 class LocalChannel:
@@ -50,8 +51,11 @@ class LocalChannel:
         self.rounds += 1
         if self.spent > seconds:
             raise TimeoutError
-        observations = marshal.loads(payload[1:])
-        return candidate_process._round(self.players, observations, Countdown, self.candidate).encode(), self.spent
+        observations, answered = marshal.loads(payload[1:]), []
+        text = candidate_process._round(self.players, observations, Countdown, self.candidate, answered)
+        for index in answered:
+            next(self.players[index])
+        return text.encode(), self.spent
 
 
 def test_instances_advance_together_and_each_is_charged_its_share_of_the_rounds_it_was_in():

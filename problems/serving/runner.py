@@ -19,7 +19,9 @@ MAX_ITERATIONS = 5_000_000
 def drive(data: dict):
     """The simulation of ``data`` (see ``lockstep``): yields observations, is sent decisions, returns the log."""
     engine = Engine(Workload.from_data(data))
-    steps = engine.steps(MAX_ITERATIONS, publish=False)  # the policy sees its mirror's state, not this one
+    # No state published (the policy sees its mirror's) and no log rebuilt: the checked answers are the log.
+    steps = engine.steps(MAX_ITERATIONS, publish=False, record=False)
+    log = []
     try:
         next(steps)
         answer = yield engine.public(), engine.observation()
@@ -28,16 +30,18 @@ def drive(data: dict):
                 decision = from_log_entry(answer)
             except Reject as bad:
                 raise PolicyError(f"Infeasible: iteration {engine.iteration}: {bad}") from None
+            log.append(answer)
             steps.send(decision)
             answer = yield engine.observation()
-    except StopIteration as done:
-        return done.value.log
+    except StopIteration:
+        return log
     except Infeasible as exc:
         raise PolicyError(f"Infeasible: {exc}") from None
 
 
 def play(candidate: object):
-    """The scheduler's side: yields a decision (``[[[id, tokens], ...], [ids]]``) for each observation sent."""
+    """The scheduler's side (see ``lockstep``): for each observation, yields a decision
+    (``[[[id, tokens], ...], [ids]]``), then applies it to the mirror while the simulation does."""
     schedule = getattr(candidate, "schedule", None)
     if not callable(schedule):
         raise AttributeError("candidate defines no function schedule(state) returning a decision dict or None")
@@ -49,8 +53,9 @@ def play(candidate: object):
             chunks, preempts = from_decision(schedule(mirror.state))
         except Reject as bad:
             raise Infeasible(f"iteration {mirror.iteration}: {bad}") from None
+        yield [[[rid, tokens] for rid, tokens in chunks], preempts]
         try:
             mirror.apply(chunks, preempts)
         except Reject:
             pass  # the simulation rejects it too, and ends the instance with the reason
-        observation = yield [[[rid, tokens] for rid, tokens in chunks], preempts]
+        observation = yield

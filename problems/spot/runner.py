@@ -33,7 +33,7 @@ def drive(data: dict):
 
 
 def play(candidate: object):
-    """The policy's side: yields an action code for each tick observed."""
+    """The policy's side (see ``lockstep``): for each tick observed, yields an action code, then pauses."""
     decide = getattr(candidate, "decide", None)
     if not callable(decide):
         raise AttributeError("candidate defines no function decide(state) returning an action")
@@ -46,6 +46,7 @@ def play(candidate: object):
     t = next(ticks)
     while True:
         code = choose(t)
-        observation = yield code
+        yield code
+        observation = yield  # the mirror's step needs the next tick's availability: nothing to do before it
         spot_sim.learn(scenario, observation)
         t = ticks.send(code)
