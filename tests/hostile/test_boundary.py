@@ -27,7 +27,25 @@ from evaluators.sandbox import SandboxLimits
 from problems.base import seeds_dir
 
 HERE = Path(__file__).resolve().parent
-ATTACKS = programs_in(HERE / "boundary")
+# Variants of one program: the value of a constant it defines.
+VARIANTS = {"c1_reply_carries_its_own_seconds": {"FORGED": ("0.0", "-5.0", 'float("nan")', '"0 ms"')}}
+
+
+def attacks() -> list[tuple[str, Path, str]]:
+    """(name, file, code) of every attack, each variant of a program under its own name."""
+    found = []
+    for path in programs_in(HERE / "boundary"):
+        code = path.read_text()
+        for constant, values in VARIANTS.get(path.stem, {}).items():
+            for value in values:
+                variant = code.replace(f"\n{constant} = ", f"\n{constant} = {value}  # ", 1)
+                found.append((f"{path.stem}[{constant}={value}]", path, variant))
+        if path.stem not in VARIANTS:
+            found.append((path.stem, path, code))
+    return found
+
+
+ATTACKS = attacks()
 SEEDS = seeds_dir() / "tardiness"
 IDENTITY = "def schedule(p, w, d):\n    return list(range(len(p)))\n"
 DETECTOR = """
@@ -70,11 +88,11 @@ def batch() -> list[tuple[str, str]]:
     constant: the loop would not store (nor run) a program twice."""
     atc = (SEEDS / "atc.py").read_text()
     programs = [("identity", IDENTITY)]
-    for program in ATTACKS:
-        if program.stem.startswith("c2_"):
-            programs.append((f"atc_before_{program.stem}", f"{atc}\nRUNS_BEFORE = {program.stem!r}\n"))
-        programs.append((program.stem, program.read_text()))
-        programs.append((f"after_{program.stem}", f"RUNS_AFTER = {program.stem!r}\n{DETECTOR}"))
+    for name, _, code in ATTACKS:
+        if name.startswith("c2_"):
+            programs.append((f"atc_before_{name}", f"{atc}\nRUNS_BEFORE = {name!r}\n"))
+        programs.append((name, code))
+        programs.append((f"after_{name}", f"RUNS_AFTER = {name!r}\n{DETECTOR}"))
     return programs
 
 
@@ -85,7 +103,7 @@ def attacked(tmp_path_factory):
 
 
 def test_the_suite_holds_two_variants_of_each_class_here():
-    classes = [p.stem.split("_")[0] for p in ATTACKS]
+    classes = [name.split("_")[0] for name, _, _ in ATTACKS]
     assert all(classes.count(c) >= 2 for c in ("c1", "c2", "c3", "c4", "c5", "c7", "c9")), classes
 
 
@@ -94,19 +112,19 @@ def test_the_run_goes_on_to_its_end(attacked):
     assert len(attacked.archive.programs(attacked.run_id)) == 1 + len(batch())
 
 
-@pytest.mark.parametrize("program", ATTACKS, ids=lambda p: p.stem)
-def test_each_attack_is_recorded_with_a_specific_outcome(attacked, program):
-    record = attacked.record(program.stem)
-    statuses, reasons = expectation(program)
-    assert record.status in statuses, (record.status, attacked.feedback(program.stem))
-    assert "ESCAPED" not in attacked.feedback(program.stem)
+@pytest.mark.parametrize(("name", "path"), [(name, path) for name, path, _ in ATTACKS], ids=[a[0] for a in ATTACKS])
+def test_each_attack_is_recorded_with_a_specific_outcome(attacked, name, path):
+    record = attacked.record(name)
+    statuses, reasons = expectation(path)
+    assert record.status in statuses, (record.status, attacked.feedback(name))
+    assert "ESCAPED" not in attacked.feedback(name)
     if record.status != "ok":
-        assert matches(attacked.feedback(program.stem), reasons), attacked.feedback(program.stem)
+        assert matches(attacked.feedback(name), reasons), attacked.feedback(name)
 
 
-@pytest.mark.parametrize("program", ATTACKS, ids=lambda p: p.stem)
-def test_nothing_an_attack_leaves_reaches_the_next_candidate(attacked, program):
-    detector = f"after_{program.stem}"
+@pytest.mark.parametrize("name", [name for name, _, _ in ATTACKS])
+def test_nothing_an_attack_leaves_reaches_the_next_candidate(attacked, name):
+    detector = f"after_{name}"
     assert attacked.record(detector).status == "ok", attacked.feedback(detector)
 
 
@@ -119,9 +137,9 @@ def test_a_copycat_scores_as_itself_right_after_atc(attacked):
 
 
 def test_a_reply_that_carries_its_own_time_is_not_scored(attacked):
-    for program in ATTACKS:
-        if program.stem.startswith("c1_"):
-            record = attacked.record(program.stem)
+    for name, _, _ in ATTACKS:
+        if name.startswith("c1_"):
+            record = attacked.record(name)
             assert record.metrics("smoke") is None and record.metrics("train") is None
 
 
