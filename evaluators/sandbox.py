@@ -68,10 +68,6 @@ class SandboxLimits:
     startup_seconds: float = 30.0
 
 
-class MalformedReply(ValueError):
-    """A reply that is not what a candidate's process may send: the candidate's error, never a crash."""
-
-
 @dataclass(frozen=True)
 class InstanceOutcome:
     """What came back from one instance, as sent: JSON of ``{"output": ...}`` or ``{"error": "..."}``.

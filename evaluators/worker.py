@@ -1,7 +1,7 @@
 """The evaluation server that runs *inside* the sandbox. Standard library only.
 
-One server lives per pool slot, already inside bubblewrap's namespaces, pinned to one core (so that a policy
-and its simulator, exchanging a frame per decision, do so on one core: 8 us a round trip instead of 80). It
+One server lives per pool slot, already inside bubblewrap's namespaces, pinned to its core (the candidate's
+process to the same one or, when the pool leaves cores to spare, to one of its own: see ``SandboxWorker``). It
 pre-imports numpy and the problem's runner, forks the zygote (``zygote.py``) before reading any request, and
 keeps one pristine candidate process from the zygote waiting. Per request it sends that process the code, then
 the instances (one call each, or lockstep rounds of a simulation, ``lockstep.py``), timing every exchange

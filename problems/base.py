@@ -3,7 +3,10 @@
 A problem is split across the trust boundary. ``instances``, ``verify``, ``aggregate`` and ``bound`` run in
 the trusted framework process; only the problem's *runner module* (named in ``problem.toml``) is imported
 inside the sandbox, where its ``run(candidate_module, instance_data)`` calls the candidate and returns plain
-JSON data. A candidate never reports its own score: ``verify`` recomputes everything from that output.
+JSON data, or, for a policy inside a simulation, its ``drive(instance_data)`` simulates in the sandbox server
+and its ``play(candidate_module)`` answers, in the candidate's process, what a real scheduler would observe
+(``evaluators/lockstep.py``). A candidate never reports its own score: ``verify`` recomputes everything from
+that output.
 """
 
 from __future__ import annotations
@@ -56,7 +59,8 @@ class Instance:
     Attributes:
         id: unique within its split (e.g. ``train-007``).
         group: class label for per-class breakdowns (e.g. ``n20-TF0.6-RDD0.4``).
-        data: plain JSON-able data handed to the runner inside the sandbox. Nothing secret goes here.
+        data: plain JSON-able data handed to the runner inside the sandbox (to the candidate's process for a
+            ``run`` runner, to the sandbox server only for a simulation's ``drive``). Nothing secret goes here.
         reference: a supplied best-known or optimal value, when the source provides one.
         reference_kind: ``optimum`` or ``best-known`` for a supplied reference.
     """
@@ -118,7 +122,8 @@ class ProblemSpec:
         description: one paragraph for prompts and ``adrs problems``.
         objectives: named objectives with directions; the first is the primary one (used for tuning).
         entry_point: the function a candidate must define.
-        runner: dotted module imported inside the sandbox; defines ``run(candidate_module, data)``.
+        runner: dotted module imported inside the sandbox; defines ``run(candidate_module, data)``, or ``drive``
+            and ``play`` (``evaluators/lockstep.py``).
         seed: path of the initial program, relative to the ``seeds/`` folder.
         baselines: human baseline programs, relative to the ``seeds/`` folder.
         seconds_per_instance: wall-clock limit for one call of the candidate on one instance.

@@ -10,7 +10,6 @@ import json
 import re
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -136,13 +135,24 @@ def test_watch_once_shows_progress_the_frontier_and_the_last_failures(tmp_path, 
     assert "last failures:" in printed and re.search(r"^3\s+1\s+smoke\s+error\s+raised ValueError", printed, re.M)
 
 
+class EndsTheRunAfter(io.StringIO):
+    """The watcher's output, which finishes the run once ``frames`` frames were shown (on a loaded machine a
+    timer could fire before the watcher drew any second frame)."""
+
+    def __init__(self, archive: Archive, frames: int):
+        super().__init__()
+        self.archive, self.frames = archive, frames
+
+    def flush(self) -> None:
+        super().flush()
+        if self.getvalue().count("run 1 of tardiness in ") == self.frames:
+            self.archive.finish_run(1, "finished", 2.0)
+
+
 def test_watch_refreshes_until_the_run_ends_and_shows_the_end(tmp_path):
     run_dir = synthetic_run(tmp_path / "run", status="running")
-    archive = Archive(sqlite_url(run_dir))
-    timer = threading.Timer(0.5, archive.finish_run, (1, "finished", 2.0))
-    timer.start()
-    out = io.StringIO()
-    assert watch.watch(api.open_run(run_dir), 0.1, False, 5, out) == 0
+    out = EndsTheRunAfter(Archive(sqlite_url(run_dir)), frames=3)
+    assert watch.watch(api.open_run(run_dir), 0.01, False, 5, out) == 0
     statuses = re.findall(r"^run 1 of tardiness in .*: (\w+)  \(", out.getvalue(), re.M)
     assert len(statuses) >= 3 and statuses[0] == "running" and statuses[-1] == "finished"
     assert statuses.count("finished") == 1, "watch stops once it has shown the end"
