@@ -52,9 +52,14 @@ DETECTOR = """
 import os
 
 
+def _layout():  # what of /tmp the sandbox itself made: folders leading to files it shows (a checkout in /tmp)
+    mounts = [line.split()[4] for line in open("/proc/self/mountinfo")]
+    return {point.split("/")[2] for point in mounts if point.startswith("/tmp/")}
+
+
 def _left_behind():
-    found, here = [], os.getcwd()
-    others = [name for name in os.listdir("/tmp") if os.path.join("/tmp", name) != here]
+    found, here, layout = [], os.getcwd(), _layout()
+    others = [name for name in os.listdir("/tmp") if os.path.join("/tmp", name) != here and name not in layout]
     if others:
         found.append(f"/tmp holds {others}")
     if os.listdir(here):
