@@ -35,7 +35,7 @@ class SessionTimeout(TimeoutError):
         self.index = index
 
 
-def error_reply(text: Any) -> bytes:
+def _error_reply(text: Any) -> bytes:
     return json.dumps({"error": str(text)[:2000]}).encode()
 
 
@@ -65,7 +65,7 @@ def run_session(runner: Any, instances: list, channel: Channel, limit: float) ->
         order = []
         for index, answer in zip(running, answers):
             if answer.__class__ is dict and list(answer) == ["error"]:
-                replies[index] = error_reply(answer["error"])
+                replies[index] = _error_reply(answer["error"])
             else:
                 try:
                     observations.append(drivers[index].send(answer))
@@ -74,7 +74,7 @@ def run_session(runner: Any, instances: list, channel: Channel, limit: float) ->
                 except StopIteration as done:
                     replies[index] = _output(done.value)
                 except PolicyError as exc:
-                    replies[index] = error_reply(exc)
+                    replies[index] = _error_reply(exc)
             charged[index] = share
     return replies, charged
 

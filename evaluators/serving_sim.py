@@ -104,9 +104,9 @@ class Engine:
             log=log,
         )
 
-    def run(self, decide: Callable[[], Decision], max_iterations: int, publish: bool = True) -> Outcome:
+    def run(self, decide: Callable[[], Decision], max_iterations: int) -> Outcome:
         """``steps`` with each decision from ``decide``; a Reject there is the iteration's Infeasible."""
-        steps = self.steps(max_iterations, publish)
+        steps = self.steps(max_iterations)
         try:
             next(steps)
             while True:
