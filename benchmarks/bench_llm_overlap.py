@@ -24,8 +24,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from fake_openai import FakeOpenAI, delay, ok  # noqa: E402
 
-from evolve.archive import Archive, sqlite_url  # noqa: E402
-from evolve.cli import main as adrs  # noqa: E402
+from evolve.archive.store import Archive, sqlite_url  # noqa: E402
+from evolve.cli.main import main as adrs  # noqa: E402
 
 BLOCK = (
     "def priority(pj, wj, dj, t, p_mean):\n"

@@ -7,7 +7,7 @@ one core), at DeepSeek-V3 shape (58 MoE layers x 256 experts, 320 slots, 64 GPUs
 history of 8 windows, hierarchical and global; median of `--repeats` calls.
 
 Part 2 (`--gpu`, on a machine with CUDA): for each baseline's plans on the test split's DeepSeek-V3 instances,
-the MoE layer's step time measured on the GPU (evaluators/moe_gpu.py: bf16 grouped GEMMs of each simulated
+the MoE layer's step time measured on the GPU (problems/moe/gpu.py: bf16 grouped GEMMs of each simulated
 GPU's experts, CUDA events after warm-up, median of repeats, the slowest simulated GPU's time), beside its
 balancedness, and the Pearson correlation between balancedness and step time over all (plan, layer) pairs.
 Without CUDA it says so and stops (the CPU fallback's timings mean nothing).
@@ -64,7 +64,7 @@ def runtimes(repeats: int) -> None:
 def gpu_step_times(instances: int) -> None:
     import torch
 
-    from evaluators.moe_gpu import GpuBenchConfig, describe, layer_bench
+    from problems.moe.gpu import GpuBenchConfig, describe, layer_bench
 
     if not torch.cuda.is_available():
         print("no CUDA device here: the step-time part needs a GPU (the CPU fallback's timings mean nothing)")

@@ -28,10 +28,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from evaluators.evaluator import EvaluationResult  # noqa: E402
 from evolve.api import open_run  # noqa: E402
-from evolve.archive import Archive, NewLLMCall, NewProgram, sqlite_url  # noqa: E402
+from evolve.archive.store import Archive, NewLLMCall, NewProgram, sqlite_url  # noqa: E402
 from evolve.config import RunConfig  # noqa: E402
-from evolve.loop import frontier_of  # noqa: E402
-from evolve.report import write_report  # noqa: E402
+from evolve.review.report.page import write_report  # noqa: E402
+from evolve.search.loop import frontier_of  # noqa: E402
 from problems import registry  # noqa: E402
 
 PER_ITERATION = 8

@@ -27,8 +27,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from evaluators.serving_cost import COST_MODELS  # noqa: E402
-from evaluators.serving_sim import Workload, metrics, replay, simulate  # noqa: E402
+from problems.serving.cost import COST_MODELS  # noqa: E402
+from problems.serving.sim import Workload, metrics, replay, simulate  # noqa: E402
 
 # The public data sets sit beside the checkout (../shared/data), never in it.
 AZURE_CONV = Path(__file__).resolve().parents[2] / "shared/data/azure-llm-trace/AzureLLMInferenceTrace_conv.csv"

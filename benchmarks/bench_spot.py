@@ -21,10 +21,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from evaluators.spot_optimum import optimum_costs  # noqa: E402
-from evaluators.spot_sim import Scenario, replay, simulate  # noqa: E402
 from problems.base import seeds_dir  # noqa: E402
-from problems.spot.scenarios import LITERATURE_ENVIRONMENTS, LITERATURE_STARTS, Grid, TraceSource, expand  # noqa: E402
+from problems.spot.exact import optimum_costs  # noqa: E402
+from problems.spot.grid import LITERATURE_ENVIRONMENTS, LITERATURE_STARTS, Grid, TraceSource, expand  # noqa: E402
+from problems.spot.sim import Scenario, replay, simulate  # noqa: E402
 from problems.spot.traces import traces_dir  # noqa: E402
 
 CELLS = [(52, 0.02), (52, 0.2), (52, 0.4), (70, 0.02), (70, 0.2), (70, 0.4), (92, 0.02), (92, 0.2), (92, 0.4)]
@@ -54,7 +54,7 @@ def cell_means(scenarios: list[Scenario], costs: list[float]) -> list[float]:
 def sandboxed_seconds(split_instances, code: str, workers: int = 1) -> float:
     """Wall time of one evaluation through a real sandbox (pool already started)."""
     from evaluators.evaluator import Evaluator
-    from evolve.cli_shared import make_evaluator
+    from evolve.wiring import make_evaluator
     from problems.registry import load
 
     problem = load("spot")

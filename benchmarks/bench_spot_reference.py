@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench_spot import CELLS  # noqa: E402
 
-from evaluators.spot_sim import Scenario  # noqa: E402
-from problems.spot.scenarios import LITERATURE_ENVIRONMENTS, LITERATURE_STARTS, Grid, TraceSource, expand  # noqa: E402
+from problems.spot.grid import LITERATURE_ENVIRONMENTS, LITERATURE_STARTS, Grid, TraceSource, expand  # noqa: E402
+from problems.spot.sim import Scenario  # noqa: E402
 from problems.spot.traces import traces_dir  # noqa: E402
 
 IDLE, SPOT, OD = 0, 1, 2

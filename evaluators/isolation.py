@@ -38,12 +38,14 @@ def bwrap_binary() -> str | None:
 
 @functools.cache
 def module_files(modules: tuple[str, ...]) -> tuple[Path, ...]:
-    """The files of adrs's own modules that ``modules`` import, directly or not, with their packages'
-    ``__init__.py``; third-party and standard modules are not listed (the environment shows them)."""
+    """The files of adrs's own modules and of the runners' packages (a problem outside adrs) that ``modules``
+    import, directly or not, with their packages' ``__init__.py``; third-party and standard modules are not
+    listed (the environment shows them)."""
+    ours = frozenset(_OUR_PACKAGES) | {name.split(".")[0] for name in modules}
     todo, found = [_SERVER_MODULE, *modules], {}
     while todo:
         name = todo.pop()
-        if name in found or name.split(".")[0] not in _OUR_PACKAGES:
+        if name in found or name.split(".")[0] not in ours:
             continue
         spec = importlib.util.find_spec(name)
         if spec is None or spec.origin is None:
@@ -52,11 +54,11 @@ def module_files(modules: tuple[str, ...]) -> tuple[Path, ...]:
         parent = name.rpartition(".")[0]
         if parent:
             todo.append(parent)
-        todo += _imports(found[name], name if spec.submodule_search_locations else parent)
+        todo += _imports(found[name], name if spec.submodule_search_locations else parent, ours)
     return tuple(sorted(found.values()))
 
 
-def _imports(path: Path, package: str) -> list[str]:
+def _imports(path: Path, package: str, ours: frozenset[str]) -> list[str]:
     """Modules a file imports, absolute names; ``from a import b`` also yields ``a.b`` (b may be a module)."""
     names = []
     for node in ast.walk(ast_guard.parse(path.read_text())):
@@ -68,12 +70,12 @@ def _imports(path: Path, package: str) -> list[str]:
                 anchor = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
                 base = f"{anchor}.{base}".rstrip(".")
             names.append(base)
-            names += [f"{base}.{alias.name}" for alias in node.names if _is_module(f"{base}.{alias.name}")]
+            names += [f"{base}.{alias.name}" for alias in node.names if _is_module(f"{base}.{alias.name}", ours)]
     return names
 
 
-def _is_module(name: str) -> bool:
-    if name.split(".")[0] not in _OUR_PACKAGES:
+def _is_module(name: str, ours: frozenset[str]) -> bool:
+    if name.split(".")[0] not in ours:
         return False
     try:
         return importlib.util.find_spec(name) is not None

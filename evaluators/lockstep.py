@@ -21,10 +21,7 @@ import marshal
 from typing import Any
 
 from evaluators.frames import Channel
-
-
-class PolicyError(Exception):
-    """Raised by a driver: the policy's answer ended the instance; the message is the candidate's error."""
+from problems.base import PolicyError
 
 
 class SessionTimeout(TimeoutError):

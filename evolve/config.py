@@ -27,6 +27,9 @@ class RunConfig:
 
     Attributes:
         problem: name of the problem (``adrs problems`` lists them).
+        problems_dir: a folder of problems outside adrs (each subfolder with a ``problem.toml`` is one) where
+            ``problem`` is looked for; empty: the problems shipped with adrs and installed problem packages.
+            A run stores it as an absolute path, so that ``adrs resume`` finds the problem from anywhere.
         seed: seeds every random choice of the run (parents, mutators, tuning).
         iterations: the run stops after this many iterations; each proposes ``batch_size`` children.
         batch_size: children proposed and evaluated in parallel per iteration (0: twice the workers).
@@ -51,7 +54,7 @@ class RunConfig:
         max_usd: stop once model calls cost this many dollars (overshoot: one call at most); 0 = no limit.
         max_tokens: the same for prompt plus completion tokens; 0 = no limit.
         prices: model -> [dollars per input token, dollars per output token], for models litellm cannot price.
-        prompts_dir: a folder of prompt templates overriding the defaults of ``evolve/prompts``.
+        prompts_dir: a folder of prompt templates overriding the defaults of ``evolve/llm/prompts``.
         llm_timeout_seconds: time limit of one model call.
         rewrite_share: share of ``llm`` proposals asking for whole EVOLVE-BLOCKs instead of edits.
         replay: run directory whose stored replies answer every model call, with no network.
@@ -64,6 +67,7 @@ class RunConfig:
     """
 
     problem: str = "tardiness"
+    problems_dir: str = ""
     seed: int = 0
     iterations: int = 150
     batch_size: int = 0

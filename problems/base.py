@@ -15,7 +15,7 @@ import math
 import types
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 try:
@@ -29,6 +29,11 @@ SPLITS = ("smoke", "train", "test")
 
 class ProblemError(ValueError):
     """A user-facing error about a problem: unknown name, bad instance file, broken problem.toml."""
+
+
+class PolicyError(Exception):
+    """Raised by a simulation runner's ``drive``: the policy's answer ended the instance; the message is the
+    candidate's error (``evaluators/lockstep.py`` runs the drivers)."""
 
 
 @dataclass(frozen=True)
@@ -131,6 +136,8 @@ class ProblemSpec:
         options: problem-specific settings from the ``[options]`` table.
         reported: metrics shown beside the objectives in tables (e.g. ``attainment``), never selected on.
         bench_by_group: whether ``adrs bench`` also prints a table per instance group (e.g. per model preset).
+        seeds_root: the folder ``seed`` and ``baselines`` are relative to: the problem's own folder for a problem
+            outside adrs, else (None) the repository's ``seeds/``. Set by the registry, not by problem.toml.
     """
 
     name: str
@@ -145,6 +152,7 @@ class ProblemSpec:
     options: dict[str, Any] = field(default_factory=dict)
     reported: tuple[str, ...] = ()
     bench_by_group: bool = False
+    seeds_root: Path | None = None
 
     @classmethod
     def from_toml(cls, path: Path) -> ProblemSpec:
@@ -168,6 +176,10 @@ class ProblemSpec:
         except (KeyError, TypeError, tomllib.TOMLDecodeError) as exc:
             raise ProblemError(f"{path}: invalid problem.toml ({exc!r})") from exc
 
+    def located(self, folder: Path) -> ProblemSpec:
+        """The same spec with its seed and baselines looked up in ``folder``."""
+        return replace(self, seeds_root=folder)
+
     def objective(self, name: str) -> Objective:
         for objective in self.objectives:
             if objective.name == name:
@@ -185,6 +197,7 @@ class Problem(ABC):
 
     def __init__(self, spec: ProblemSpec):
         self.spec = spec
+        self.source: Any = None  # where the registry found it (``problems.registry.Source``); None when built by hand
 
     @property
     def name(self) -> str:
@@ -225,15 +238,15 @@ class Problem(ABC):
         raise ProblemError(f"problem {self.name!r} has no arrival rate to sweep")
 
     def use_gpu(self, config: Any) -> None:
-        """Time outputs on a GPU too (``adrs eval --gpu``); ``config`` is an ``evaluators.moe_gpu.GpuBenchConfig``.
+        """Time outputs on a GPU too (``adrs eval --gpu``); ``config`` is an ``problems.moe.gpu.GpuBenchConfig``.
         Only problems with a GPU verifier offer it."""
         raise ProblemError(f"{self.name} has no GPU verifier")
 
     def seed_program(self) -> Path:
-        return seeds_dir() / self.spec.seed
+        return (self.spec.seeds_root or seeds_dir()) / self.spec.seed
 
     def baselines(self) -> list[Path]:
-        return [seeds_dir() / b for b in self.spec.baselines]
+        return [(self.spec.seeds_root or seeds_dir()) / b for b in self.spec.baselines]
 
 
 def check_unique_seeds(problem: str, seeds: Sequence[tuple[str, int]]) -> None:

@@ -35,3 +35,13 @@ def postgres_server():
 def postgres_url(postgres_server) -> str:
     """The URL of a new, empty database on the session's server, so ids start at 1 in every test."""
     return postgres_server.database()
+
+
+@pytest.fixture(scope="module")
+def processes_before_the_attacks() -> set[int]:
+    """What already ran below the test process before a hostile suite's attacks (the PostgreSQL server of the
+    session, say), so that a survivor check counts only what the attacks started. Request it before the attack
+    run."""
+    from processes import descendants_of
+
+    return set(descendants_of(os.getpid()))

@@ -8,8 +8,8 @@ import io
 from pathlib import Path
 
 from evaluators.evaluator import EvaluationResult
-from evolve.archive import Archive, NewProgram, sqlite_url
-from evolve.cli import main
+from evolve.archive.store import Archive, NewProgram, sqlite_url
+from evolve.cli.main import main
 from evolve.config import RunConfig
 
 _RUNS: dict[int, tuple[Path, str]] = {}

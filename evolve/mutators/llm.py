@@ -11,10 +11,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from evolve import code_blocks
-from evolve.edits import EditError, apply_edits, apply_full_rewrite, parse_full_rewrite, parse_search_replace
-from evolve.llm_client import LLMClient, LLMError, LLMReply, LLMRequest
+from evolve.llm.client import LLMClient, LLMError, LLMRequest
+from evolve.llm.edits import EditError, apply_edits, apply_full_rewrite, parse_full_rewrite, parse_search_replace
+from evolve.llm.ledger import CallRecord, CallRecorder
+from evolve.llm.prompt import Message, Mode, PromptTemplates, build_messages, repair_message
 from evolve.mutator import Candidate, MutationContext
-from evolve.prompt import Message, Mode, PromptTemplates, build_messages, repair_message
 from problems.base import ProblemSpec
 
 
@@ -40,29 +41,6 @@ class ModelChoice:
             return cls(text, 1.0)  # an '@' that is part of the name, not a weight
 
 
-@dataclass(frozen=True)
-class CallRecord:
-    """One request to a model and what became of it.
-
-    Attributes:
-        request: what was sent.
-        reply: what came back, or None when the call failed.
-        status: ``applied`` (a child was made), ``edit_failed`` (the reply could not be applied) or
-            ``call_failed`` (the provider failed after retries, or the reply was empty or malformed).
-        detail: the applied diff, or the failure reason.
-        parent_id: the program the edit was asked for.
-    """
-
-    request: LLMRequest
-    reply: LLMReply | None
-    status: str
-    detail: str
-    parent_id: int
-
-
-CallRecorder = Callable[[CallRecord], None]
-
-
 class LLMMutator:
     """Proposes one child per call by SEARCH/REPLACE edits (or, for a share of calls, whole-block rewrites).
 
@@ -71,7 +49,7 @@ class LLMMutator:
         models: the ensemble; one is drawn per proposal by weight.
         spec: the problem, for the prompt.
         record: receives every call.
-        templates: prompt templates (default: ``evolve/prompts``).
+        templates: prompt templates (default: ``evolve/llm/prompts``).
         temperatures: one is drawn per call, so a run mixes careful and bold proposals.
         rewrite_share: chance that a proposal asks for whole blocks instead of edits.
         repair_rounds: how often a reply that cannot be applied is sent back with the reason.

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from evolve.archive import Archive
+from evolve.archive.store import Archive
 from evolve.config import ConfigError, RunConfig
-from evolve.ledger import ArchiveCache, LLMLedger
+from evolve.llm.ledger import ArchiveCache, LLMLedger
 from evolve.mutator import Mutator
 from problems.base import ProblemSpec
 
@@ -45,9 +45,9 @@ def _llm_mutator(config: RunConfig, spec: ProblemSpec, ledger: LLMLedger, replie
     import random
     from pathlib import Path
 
-    from evolve.llm_client import LLMClient, Price
+    from evolve.llm.client import LLMClient, Price
+    from evolve.llm.prompt import PromptTemplates
     from evolve.mutators.llm import LLMMutator, ModelChoice
-    from evolve.prompt import PromptTemplates
 
     client = LLMClient(
         api_base=config.api_base or None,

@@ -35,7 +35,7 @@ class MoeProblem(Problem):
             self._files = mi.FilePlan(**spec.options.get("files", {}))
         except TypeError as exc:
             raise ProblemError(f"moe: invalid [options.files] in problem.toml ({exc})") from exc
-        self._gpu: Any = None  # an evaluators.moe_gpu.GpuBenchConfig once use_gpu is called
+        self._gpu: Any = None  # an problems.moe.gpu.GpuBenchConfig once use_gpu is called
 
     def instances(self, split: str) -> list[Instance]:
         plans = self._plans.get(split)
@@ -58,7 +58,7 @@ class MoeProblem(Problem):
 
     def _gpu_values(self, instance: mi.MoeInstance, plan: Plan, future: np.ndarray) -> dict[str, float]:
         """The plan's MoE-layer step time on the device, beside a perfectly balanced layer's (same tokens)."""
-        from evaluators.moe_gpu import ideal_tokens, layer_bench, layer_subset
+        from problems.moe.gpu import ideal_tokens, layer_bench, layer_subset
         from problems.moe.loads import get_preset
 
         preset, cluster = get_preset(instance.preset), instance.cluster()
@@ -107,7 +107,7 @@ class MoeProblem(Problem):
         return mi.file_instances(path, self._files, self._history)
 
     def use_gpu(self, config: Any) -> None:
-        """Time every feasible plan's MoE layers on the device of ``config`` (``evaluators.moe_gpu``) too."""
+        """Time every feasible plan's MoE layers on the device of ``config`` (``problems.moe.gpu``) too."""
         self._gpu = config
 
 

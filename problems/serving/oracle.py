@@ -14,8 +14,8 @@ from __future__ import annotations
 import types
 from collections.abc import Callable
 
-from evaluators.serving_sim import Workload, metrics, simulate
 from problems.base import seed_module
+from problems.serving.sim import Workload, metrics, simulate
 
 PAST_FUTURE = "serving/past_future.py"
 

@@ -1,7 +1,7 @@
 """The trusted half of ``serving``: splits, the verifier of decision logs, aggregation and references.
 
 A candidate's output is the log of its scheduler's decisions; ``verify`` replays it with the same engine on
-the instance's own data (``evaluators/serving_sim.py``) and computes every metric itself.
+the instance's own data (``problems/serving/sim.py``) and computes every metric itself.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from evaluators.serving_sim import Infeasible, Workload, metrics, replay, simulate
 from problems.base import (
     SPLITS,
     Instance,
@@ -24,7 +23,8 @@ from problems.base import (
     check_unique_seeds,
 )
 from problems.serving import references
-from problems.serving import workloads as wl
+from problems.serving import traces as wl
+from problems.serving.sim import Infeasible, Workload, metrics, replay, simulate
 
 # Metrics averaged over instances in `aggregate`; the others are totals.
 _MEANS = (

@@ -13,9 +13,9 @@ import hashlib
 import json
 from pathlib import Path
 
-from evaluators.serving_sim import Workload
 from problems import reference_cache
 from problems.base import Instance, Reference, seeds_dir
+from problems.serving.sim import Workload
 
 CACHE_FILE = "serving-references.json"
 # Part of every key: bump it when the meaning of the reference changes so stale values are not reused.

@@ -9,9 +9,9 @@ instance. An infeasible decision ends the instance with ``Infeasible: iteration 
 reports as the candidate's error.
 """
 
-from evaluators.lockstep import PolicyError
-from evaluators.serving_decisions import Reject, from_decision, from_log_entry
-from evaluators.serving_sim import Engine, Infeasible, Workload
+from problems.base import PolicyError
+from problems.serving.decisions import Reject, from_decision, from_log_entry
+from problems.serving.sim import Engine, Infeasible, Workload
 
 MAX_ITERATIONS = 5_000_000
 

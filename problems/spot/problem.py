@@ -1,7 +1,7 @@
 """The trusted half of ``spot``: splits, the verifier of action logs, aggregation and the omniscient optimum.
 
 A candidate's output is the log of its policy's actions; ``verify`` replays it with the same engine on the
-instance's own trace windows (``evaluators/spot_sim.py``) and computes cost and deadline outcome itself.
+instance's own trace windows (``problems/spot/sim.py``) and computes cost and deadline outcome itself.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evaluators.spot_sim import Infeasible, Outcome, Scenario, ScenarioError, on_demand_outcome, replay
 from problems.base import SPLITS, Instance, InstanceRun, Problem, ProblemError, ProblemSpec, Reference, Verdict
-from problems.spot import optima
-from problems.spot.scenarios import LITERATURE_STARTS, Grid, TraceSource, expand
+from problems.spot import references
+from problems.spot.grid import LITERATURE_STARTS, Grid, TraceSource, expand
+from problems.spot.sim import Infeasible, Outcome, Scenario, ScenarioError, on_demand_outcome, replay
 from problems.spot.synthetic import Lifetimes
 from problems.spot.traces import CONVENTIONS, load_trace, load_trace_dir, traces_dir
 
@@ -127,9 +127,9 @@ class SpotProblem(Problem):
                 scenarios.append(Scenario.from_data(data))
             except ScenarioError as exc:
                 raise ProblemError(f"spot: scenario {group}: {exc}") from None
-        references = optima.optima([data for _, data in cells], scenarios)
+        optimal = references.optima([data for _, data in cells], scenarios)
         instances = []
-        for k, ((group, data), sc, ref) in enumerate(zip(cells, scenarios, references)):
+        for k, ((group, data), sc, ref) in enumerate(zip(cells, scenarios, optimal)):
             instance = Instance(f"{prefix}-{k:04d}", group, data, reference=ref.value, reference_kind=ref.kind)
             self._scenarios[id(instance)] = (instance, sc)
             instances.append(instance)
@@ -180,8 +180,8 @@ class SpotProblem(Problem):
     def bound(self, instance: Instance) -> Reference:
         """The omniscient optimum (exact), attached when the instance was made or solved now."""
         if instance.reference is not None and instance.reference_kind == "optimum":
-            return Reference(instance.reference, "optimum", optima.SOURCE)
-        return optima.optima([instance.data], [self._scenario(instance)])[0]
+            return Reference(instance.reference, "optimum", references.SOURCE)
+        return references.optima([instance.data], [self._scenario(instance)])[0]
 
     def bench_bounds(self, instances: Sequence[Instance]) -> dict[str, dict[str, float]]:
         """The omniscient optimum's row: its own mean cost and savings (gap 0 by definition)."""

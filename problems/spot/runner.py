@@ -9,26 +9,26 @@ where the trace has none ends the run there with the offending action last in th
 names it; something that is not an action at all raises ``ActionError``, reported as the candidate's error.
 """
 
-from evaluators import spot_sim
-from evaluators.lockstep import PolicyError
+from problems.base import PolicyError
+from problems.spot import sim
 
 
 def drive(data: dict):
     """The simulation of ``data`` (see ``lockstep``): yields observations, is sent action codes, returns the log."""
-    scenario = spot_sim.Scenario.from_data(data)
-    ticks = spot_sim.steps(scenario)
+    scenario = sim.Scenario.from_data(data)
+    ticks = sim.steps(scenario)
     top = 2 * scenario.zones
     try:
         t = next(ticks)
-        code = yield spot_sim.public(scenario), spot_sim.observed(scenario, t)
+        code = yield sim.public(scenario), sim.observed(scenario, t)
         while True:
             if type(code) is not int or not 0 <= code <= top:
                 raise PolicyError(f"tick {t}: the policy's side sent {str(code)[:60]!r}, not an action code")
             t = ticks.send(code)
-            code = yield spot_sim.observed(scenario, t)
+            code = yield sim.observed(scenario, t)
     except StopIteration as done:
         return done.value.log
-    except spot_sim.Infeasible as exc:
+    except sim.Infeasible as exc:
         return exc.log
 
 
@@ -38,15 +38,15 @@ def play(candidate: object):
     if not callable(decide):
         raise AttributeError("candidate defines no function decide(state) returning an action")
     known, observation = yield
-    scenario = spot_sim.mirror(known)
-    spot_sim.learn(scenario, observation)
-    state = spot_sim.State(scenario)
-    ticks = spot_sim.steps(scenario, state)
-    choose = spot_sim.chooser(state, decide)
+    scenario = sim.mirror(known)
+    sim.learn(scenario, observation)
+    state = sim.State(scenario)
+    ticks = sim.steps(scenario, state)
+    choose = sim.chooser(state, decide)
     t = next(ticks)
     while True:
         code = choose(t)
         yield code
         observation = yield  # the mirror's step needs the next tick's availability: nothing to do before it
-        spot_sim.learn(scenario, observation)
+        sim.learn(scenario, observation)
         t = ticks.send(code)

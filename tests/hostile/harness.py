@@ -11,10 +11,10 @@ from pathlib import Path
 from evaluators.evaluator import Evaluator
 from evaluators.pool import LocalPool
 from evaluators.sandbox import SandboxLimits
-from evolve.archive import Archive, ProgramRecord, sqlite_url
+from evolve.archive.store import Archive, ProgramRecord, sqlite_url
 from evolve.config import RunConfig
-from evolve.loop import Loop, LoopOutcome
 from evolve.mutator import Candidate, MutationContext
+from evolve.search.loop import Loop, LoopOutcome
 from problems import registry
 
 

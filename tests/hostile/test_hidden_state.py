@@ -33,7 +33,7 @@ def composed(problem: str, attack_program: Path) -> str:
 
 
 @pytest.fixture(scope="module", params=sorted(PROBLEMS))
-def attacked(request, tmp_path_factory):
+def attacked(request, tmp_path_factory, processes_before_the_attacks):
     problem = request.param
     folder = tmp_path_factory.mktemp(problem)
     programs = [(p.stem, composed(problem, p)) for p in ATTACKS[problem]]
@@ -58,5 +58,6 @@ def test_a_policy_that_looks_for_hidden_data_finds_none_and_scores_as_the_seed(a
             assert {o: got[o] for o in objectives} == {o: expected[o] for o in objectives}, (program.stem, split)
 
 
-def test_no_process_of_any_attack_survives(attacked):
-    assert [pid for pid in descendants_of(os.getpid()) if alive(pid)] == []
+def test_no_process_of_any_attack_survives(attacked, processes_before_the_attacks):
+    survivors = set(descendants_of(os.getpid())) - processes_before_the_attacks
+    assert [pid for pid in survivors if alive(pid)] == []

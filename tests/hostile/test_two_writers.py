@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from evolve import run_lock
-from evolve.archive import Archive, sqlite_url
-from evolve.cli import main
-from evolve.models import Evaluation, Run
-from evolve.run_lock import RunBusy
+from evolve.archive.models import Evaluation, Run
+from evolve.archive.store import Archive, sqlite_url
+from evolve.cli.main import main
+from evolve.search import run_lock
+from evolve.search.run_lock import RunBusy
 
 # Genetic edits only, one per iteration: every evaluation the run counts is then stored as one row, so a
 # second writer's evaluations (counted, but their programs already stored) would show as a mismatch.
@@ -26,7 +26,7 @@ CONFIG = '[run]\nmutators = { genetic = 1.0 }\nbatch_size = 1\nobjectives = ["ga
 
 def adrs(*args: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "evolve.cli", *args],
+        [sys.executable, "-m", "evolve.cli.main", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -102,7 +102,7 @@ def test_a_live_run_refuses_a_second_run_into_its_directory_and_once_killed_lets
 
 HOLDER = """
 import sys, time
-from evolve.run_lock import hold_directory
+from evolve.search.run_lock import hold_directory
 with hold_directory(sys.argv[1]):
     print("held", flush=True)
     time.sleep(120)

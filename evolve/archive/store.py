@@ -1,0 +1,400 @@
+"""The archive: every run, program and evaluation, in any SQLAlchemy database (SQLite by default).
+
+Each state change is one transaction, so a run killed at any moment resumes from what was committed with
+nothing lost and nothing added twice (a program's code hash is unique within its run). Runs never write each
+other's rows, so several runs, in several processes, can share one database (SQLite or PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event, make_url, select, text
+from sqlalchemy.engine import URL, Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import sessionmaker
+
+from evaluators.evaluator import EvaluationResult
+from evolve.archive.models import Base, Evaluation, LLMCall, Migration, Program, Progress, Run
+
+DB_FILENAME = "archive.db"
+_SCHEMA_LOCK = 0x61647273  # "adrs": the PostgreSQL advisory lock held while creating the tables
+
+
+class ArchiveUnavailable(RuntimeError):
+    """The database URL names a driver that is not installed."""
+
+
+@dataclass(frozen=True)
+class EvaluationRecord:
+    split: str
+    status: str
+    metrics: dict[str, float]
+    groups: dict[str, Any]
+    per_instance: list[Any]
+    feedback: str
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+@dataclass(frozen=True)
+class ProgramRecord:
+    id: int
+    run_id: int
+    code: str
+    code_hash: str
+    parent_ids: tuple[int, ...]
+    island: int
+    generation: int
+    iteration: int
+    mutator: str
+    model: str | None
+    note: str
+    evaluations: dict[str, EvaluationRecord] = field(default_factory=dict)
+
+    def metrics(self, split: str = "train") -> dict[str, float] | None:
+        """Metrics on ``split`` when the program passed it, else None."""
+        evaluation = self.evaluations.get(split)
+        return evaluation.metrics if evaluation is not None and evaluation.ok else None
+
+    @property
+    def status(self) -> str:
+        """The status of the last stage reached (``ok`` when it passed train)."""
+        for split in ("train", "smoke", "static"):
+            if split in self.evaluations:
+                return self.evaluations[split].status
+        return "unevaluated"
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    id: int
+    problem: str
+    config: dict[str, Any]
+    seed: int
+    status: str
+    iteration: int
+    evaluations: int
+    wall_seconds: float
+    dollars: float = 0.0
+    tokens: int = 0
+
+
+@dataclass(frozen=True)
+class ProgressRecord:
+    """The run's cumulative counters after ``iteration`` was committed."""
+
+    iteration: int
+    evaluations: int
+    wall_seconds: float
+    dollars: float
+    tokens: int
+
+
+@dataclass(frozen=True)
+class NewLLMCall:
+    """One model call to store; ``child`` is the index, in the same commit, of the program it produced."""
+
+    model: str
+    request_hash: str
+    messages: tuple[tuple[str, str], ...]
+    temperature: float
+    response: str
+    status: str
+    detail: str
+    parent_id: int
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    dollars: float = 0.0
+    latency_seconds: float = 0.0
+    attempts: int = 1
+    cached: bool = False
+    child: int | None = None
+
+
+@dataclass(frozen=True)
+class NewProgram:
+    """A program to store with its evaluations in one transaction."""
+
+    code: str
+    code_hash: str
+    parent_ids: tuple[int, ...]
+    island: int
+    generation: int
+    mutator: str
+    note: str
+    evaluations: list[EvaluationResult]
+    model: str | None = None
+
+
+def sqlite_url(run_dir: Path) -> str:
+    return f"sqlite:///{Path(run_dir).resolve() / DB_FILENAME}"
+
+
+def _engine_url(url: str) -> URL:
+    """``url`` with a driver: a bare ``postgresql://`` means psycopg 3, the driver of the postgres extra."""
+    parsed = make_url(url)
+    return parsed.set(drivername="postgresql+psycopg") if parsed.drivername == "postgresql" else parsed
+
+
+def _create_engine(url: str) -> Engine:
+    parsed = _engine_url(url)
+    try:
+        # Pre-ping: a long run leaves connections idle for minutes, and a server may drop them meanwhile.
+        return create_engine(parsed, pool_pre_ping=parsed.get_backend_name() != "sqlite")
+    except ImportError as exc:
+        hint = "install it"
+        if parsed.get_backend_name() == "postgresql":  # the extra brings psycopg 3, which postgresql:// uses
+            hint = "pip install 'adrs[postgres]' and use a postgresql:// URL"
+        shown = parsed.render_as_string(hide_password=True)
+        raise ArchiveUnavailable(f"the driver of {shown} is not installed ({exc}): {hint}") from None
+
+
+def _create_tables(engine: Engine) -> None:
+    """Create the missing tables, safe against other processes doing the same at once."""
+    if engine.dialect.name == "postgresql":  # the advisory lock makes the others wait, then find the tables
+        with engine.begin() as connection:
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
+            Base.metadata.create_all(connection)
+        return
+    for attempt in range(5):
+        try:
+            Base.metadata.create_all(engine)
+            return
+        except DBAPIError:  # another process created a table between our check and our CREATE
+            if attempt == 4:
+                raise
+            time.sleep(0.05)
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _pragmas(connection, _record):  # WAL: 0.4 ms commits instead of 16 ms (see FACTS.md)
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+
+class Archive:
+    """Programs and evaluations of runs, behind a small API of plain records."""
+
+    def __init__(self, url: str):
+        """Open (creating its tables if needed) the archive at an SQLAlchemy ``url``.
+
+        Raises:
+            ArchiveUnavailable: the URL's driver is not installed (``postgresql://`` needs the postgres extra).
+        """
+        self.engine = _create_engine(url)
+        if self.engine.dialect.name == "sqlite":
+            _tune_sqlite(self.engine)
+        _create_tables(self.engine)
+        self._session = sessionmaker(self.engine, expire_on_commit=False)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- runs ------------------------------------------------------------------------------------------
+
+    def create_run(self, problem: str, config: dict[str, Any], seed: int) -> int:
+        with self._session.begin() as session:
+            run = Run(problem=problem, config=config, seed=seed)
+            session.add(run)
+            session.flush()
+            return run.id
+
+    def run(self, run_id: int) -> RunRecord:
+        with self._session() as session:
+            return _run_record(session.get_one(Run, run_id))
+
+    def finish_run(self, run_id: int, status: str, wall_seconds: float) -> None:
+        with self._session.begin() as session:
+            run = session.get_one(Run, run_id)
+            run.status, run.wall_seconds = status, wall_seconds
+
+    # -- programs --------------------------------------------------------------------------------------
+
+    def commit_iteration(
+        self,
+        run_id: int,
+        iteration: int,
+        programs: Iterable[NewProgram],
+        evaluations_spent: int,
+        migrations: Iterable[tuple[int, int]] = (),
+        wall_seconds: float | None = None,
+        llm_calls: Iterable[NewLLMCall] = (),
+    ) -> list[int | None]:
+        """Store one iteration atomically; returns the new ids (None for a code hash already stored)."""
+        ids: list[int | None] = []
+        with self._session.begin() as session:
+            known = set(session.scalars(select(Program.code_hash).where(Program.run_id == run_id)))
+            for new in programs:
+                if new.code_hash in known:
+                    ids.append(None)
+                    continue
+                known.add(new.code_hash)
+                row = Program(
+                    run_id=run_id,
+                    code=new.code,
+                    code_hash=new.code_hash,
+                    parent_ids=list(new.parent_ids),
+                    island=new.island,
+                    generation=new.generation,
+                    iteration=iteration,
+                    mutator=new.mutator,
+                    model=new.model,
+                    note=new.note,
+                )
+                row.evaluations = [_evaluation_row(e) for e in new.evaluations]
+                session.add(row)
+                session.flush()
+                ids.append(row.id)
+            for program_id, island in migrations:
+                session.add(Migration(run_id=run_id, program_id=program_id, island=island, iteration=iteration))
+            run = session.get_one(Run, run_id)
+            for call in llm_calls:
+                child_id = ids[call.child] if call.child is not None else None
+                session.add(_llm_call_row(run_id, iteration, call, child_id))
+                run.dollars += call.dollars
+                run.tokens += call.prompt_tokens + call.completion_tokens
+            run.iteration = iteration
+            run.evaluations += evaluations_spent
+            if wall_seconds is not None:
+                run.wall_seconds = wall_seconds
+            session.add(
+                Progress(
+                    run_id=run_id,
+                    iteration=iteration,
+                    evaluations=run.evaluations,
+                    wall_seconds=run.wall_seconds,
+                    dollars=run.dollars,
+                    tokens=run.tokens,
+                )
+            )
+        return ids
+
+    def add_evaluation(self, program_id: int, result: EvaluationResult) -> bool:
+        """Attach an evaluation (e.g. on test); False when that split was already stored."""
+        try:
+            with self._session.begin() as session:
+                row = _evaluation_row(result)
+                row.program_id = session.get_one(Program, program_id).id
+                session.add(row)
+            return True
+        except IntegrityError:
+            return False
+
+    def programs(self, run_id: int) -> list[ProgramRecord]:
+        with self._session() as session:
+            rows = session.scalars(select(Program).where(Program.run_id == run_id).order_by(Program.id))
+            return [_program_record(p) for p in rows]
+
+    def program(self, run_id: int, program_id: int) -> ProgramRecord | None:
+        with self._session() as session:
+            row = session.get(Program, program_id)
+            return _program_record(row) if row is not None and row.run_id == run_id else None
+
+    def llm_calls(self, run_id: int) -> list[LLMCall]:
+        """Every model call of the run, oldest first (detached rows)."""
+        with self._session() as session:
+            return list(session.scalars(select(LLMCall).where(LLMCall.run_id == run_id).order_by(LLMCall.id)))
+
+    def answered_call(self, request_hash: str) -> LLMCall | None:
+        """The first stored call with this request hash that got an answer, from any run (the replay cache)."""
+        with self._session() as session:
+            query = select(LLMCall).where(LLMCall.request_hash == request_hash, LLMCall.response != "")
+            return session.scalars(query.order_by(LLMCall.id).limit(1)).first()
+
+    def progress(self, run_id: int) -> list[ProgressRecord]:
+        """The run's counters after each committed iteration, oldest first (empty for archives older than them)."""
+        with self._session() as session:
+            rows = session.scalars(select(Progress).where(Progress.run_id == run_id).order_by(Progress.id))
+            return [ProgressRecord(r.iteration, r.evaluations, r.wall_seconds, r.dollars, r.tokens) for r in rows]
+
+    def migrations(self, run_id: int) -> list[tuple[int, int]]:
+        """(program id, island) of every migration of the run, oldest first."""
+        with self._session() as session:
+            rows = session.execute(
+                select(Migration.program_id, Migration.island).where(Migration.run_id == run_id).order_by(Migration.id)
+            )
+            return [(p, i) for p, i in rows]
+
+
+def _llm_call_row(run_id: int, iteration: int, call: NewLLMCall, program_id: int | None) -> LLMCall:
+    return LLMCall(
+        run_id=run_id,
+        program_id=program_id,
+        parent_id=call.parent_id,
+        iteration=iteration,
+        model=call.model,
+        request_hash=call.request_hash,
+        prompt=json.dumps([list(m) for m in call.messages]),
+        temperature=call.temperature,
+        response=call.response,
+        status=call.status,
+        detail=call.detail,
+        attempts=call.attempts,
+        prompt_tokens=call.prompt_tokens,
+        completion_tokens=call.completion_tokens,
+        dollars=call.dollars,
+        latency_seconds=call.latency_seconds,
+        cached=call.cached,
+    )
+
+
+def _evaluation_row(result: EvaluationResult) -> Evaluation:
+    return Evaluation(
+        split=result.split,
+        status=result.status,
+        metrics=result.metrics,
+        groups=result.groups,
+        per_instance=result.per_instance,
+        feedback=result.feedback,
+        seconds=result.seconds,
+    )
+
+
+def _run_record(run: Run) -> RunRecord:
+    return RunRecord(
+        run.id,
+        run.problem,
+        run.config,
+        run.seed,
+        run.status,
+        run.iteration,
+        run.evaluations,
+        run.wall_seconds,
+        run.dollars,
+        run.tokens,
+    )
+
+
+def _program_record(row: Program) -> ProgramRecord:
+    evaluations = {
+        e.split: EvaluationRecord(e.split, e.status, e.metrics, e.groups, e.per_instance, e.feedback, e.seconds)
+        for e in row.evaluations
+    }
+    return ProgramRecord(
+        row.id,
+        row.run_id,
+        row.code,
+        row.code_hash,
+        tuple(row.parent_ids),
+        row.island,
+        row.generation,
+        row.iteration,
+        row.mutator,
+        row.model,
+        row.note,
+        evaluations,
+    )

@@ -1,0 +1,398 @@
+"""The ``adrs`` command line. User mistakes end in one line with a hint and exit status 2."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy.engine import make_url
+
+from evaluators.evaluator import Evaluator
+from evolve import api
+from evolve.archive.store import Archive, sqlite_url
+from evolve.cli import review
+from evolve.cli.scoring import cmd_bench, cmd_eval
+from evolve.config import ConfigError, RunConfig
+from evolve.llm.bandit import ModelBandit
+from evolve.llm.ledger import LLMLedger
+from evolve.mutators.llm import ModelChoice
+from evolve.mutators.registry import build_mutators, check_names
+from evolve.review import display
+from evolve.search import run_lock
+from evolve.search.loop import Loop, SeedFailed, frontier_of
+from evolve.wiring import RUN_FILE, UserError, full_disk_is_a_user_error, load_problem, make_evaluator
+from problems import registry, scaffold
+from problems.base import Problem, ProblemError
+
+if TYPE_CHECKING:
+    from evolve.review.report.page import LiveReport
+
+LLM_MUTATORS = {"llm": 0.8, "tune": 0.2}
+
+
+def _open_run(run_dir: Path, db: str | None) -> tuple[Archive, int]:
+    view = api.open_run(run_dir, db)
+    return view.archive, view.run_id
+
+
+def _run_evaluator(config: RunConfig, problem: Problem) -> Evaluator:
+    return make_evaluator(problem, config.workers, config.unsafe_no_sandbox, config.executor, config.ray_address)
+
+
+def _run_loop(
+    config: RunConfig, problem: Problem, evaluator: Evaluator, archive: Archive, run_id: int, run_dir: Path
+) -> int:
+    """Runs the loop; the caller closes ``evaluator``."""
+    try:
+        print(f"preparing references of {problem.name} (computed once, then cached)", flush=True)
+        evaluator.prepare(("smoke", "train", "test"))
+        models = [ModelChoice.parse(m).name for m in config.models]
+        bandit = ModelBandit(models) if models and config.model_selection == "bandit" else None
+        ledger = LLMLedger(config.max_usd, config.max_tokens, bandit=bandit, concurrency=config.llm_concurrency)
+        replies, replayed = archive, []
+        if config.replay:  # answers, and measured times, come from the replayed run
+            replies, replayed_id = _open_run(Path(config.replay), None)
+            replayed = replies.programs(replayed_id)
+        mutators = build_mutators(config, problem.spec, ledger, replies)
+        report = lambda line: print(line, flush=True)  # noqa: E731
+        live = _live_report(config, archive, run_id, run_dir, evaluator)
+        loop = Loop(config, evaluator, archive, run_id, mutators, run_dir, report, ledger, replayed, live)
+        outcome = loop.run()
+        if live is not None:
+            live.write()  # the run's last word: test scores in, no more reloading
+    except SeedFailed as exc:
+        raise UserError(str(exc), "fix the seed program of the problem") from None
+    run = archive.run(run_id)
+    spend = ""
+    if run.tokens:
+        spend = f" LLM spend ${run.dollars:.4f}, {run.tokens} tokens; {loop.time_report()}."
+    print(f"\nrun {outcome.status}: {outcome.reason}.{spend} Frontier on train (test held out):")
+    print(display.frontier_table(loop.frontier(), problem.objectives))
+    if bandit is not None:
+        print("models (bandit on frontier improvement per dollar):")
+        print(display.table(["model", "calls", "frontier hits", "dollars", "hits per dollar"], bandit.summary()))
+    seeds = [p for p in loop.programs.values() if p.mutator == "seed"]
+    print("for comparison, the seed program:\n" + display.frontier_table(seeds, problem.objectives).split("\n", 2)[2])
+    print(f"\nrun directory: {run_dir}   (adrs show {run_dir} ID, adrs resume {run_dir})")
+    return 0
+
+
+def _live_report(
+    config: RunConfig, archive: Archive, run_id: int, run_dir: Path, evaluator: Evaluator
+) -> LiveReport | None:
+    """The hook of ``--report-every N``, or None."""
+    if not config.report_every:
+        return None
+    from evolve.review.report.page import LiveReport  # deferred: plotly is only needed for a report
+    from evolve.review.run_view import RunView
+
+    return LiveReport(RunView(run_dir, archive, run_id), config.report_every, evaluator)
+
+
+# ---------------------------------------------------------------------------------------------- commands
+
+
+def cmd_problems(args: argparse.Namespace) -> int:
+    try:
+        found = registry.sources([args.problems_dir] if args.problems_dir else [])
+    except ProblemError as exc:
+        raise UserError(str(exc), "fix or remove the problem named, or pass another --problems-dir") from None
+    for name, source in found.items():
+        spec = load_problem(name, args.problems_dir or "").spec
+        objectives = ", ".join(f"{o.name} ({o.direction}, {o.unit})" for o in spec.objectives)
+        where = "" if source.origin == "shipped" else f"\n    from: {source.describe()}"
+        print(f"{name}: {spec.description.split('. ')[0]}.\n    objectives: {objectives}{where}")
+    return 0
+
+
+def cmd_new_problem(args: argparse.Namespace) -> int:
+    try:
+        folder = scaffold.write_problem(args.name, args.dir)
+    except ProblemError as exc:
+        raise UserError(str(exc), "adrs new-problem NAME [--dir PATH]") from None
+    print(f"wrote the problem {args.name} into {folder} (a 0/1 knapsack to reshape; see its README.md)")
+    print(f"try: adrs bench {folder} --split train   then: adrs run {folder} --iterations 5")
+    return 0
+
+
+def _names_a_problem(config_file: Path | None) -> bool:
+    """Whether a run's configuration file sets ``problem`` (else the command line must)."""
+    try:
+        values = tomllib.loads(config_file.read_text()) if config_file else {}
+    except (OSError, tomllib.TOMLDecodeError):
+        return True  # RunConfig.from_toml reports it
+    return "problem" in values.get("run", values)
+
+
+def _located(config: RunConfig) -> RunConfig:
+    """The configuration with its problem's folder made absolute (a problem given as a path becomes its name
+    and the folder above), so that ``adrs resume`` finds the problem again from any working directory."""
+    problem = load_problem(config.problem, config.problems_dir)
+    if problem.source is None or problem.source.origin != "folder":
+        return config
+    return config.replace(problem=problem.name, problems_dir=str(problem.source.folder.parent))
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    if args.problem is None and args.replay is None and not _names_a_problem(args.config):
+        raise UserError("which problem?", "adrs run PROBLEM (see `adrs problems`), or adrs run --replay RUN_DIR")
+    overrides = {
+        k: getattr(args, k)
+        for k in ("seed", "iterations", "max_evaluations", "max_wall_seconds", "workers", "islands", "batch_size")
+    }
+    overrides.update(
+        problem=args.problem,
+        api_base=args.api_base,
+        max_usd=args.max_usd,
+        max_tokens=args.max_tokens,
+        llm_concurrency=args.llm_concurrency,
+        prompts_dir=args.prompts and str(args.prompts),
+        models=args.model and tuple(args.model),
+        executor=args.executor,
+        ray_address=args.ray_address,
+        objectives=args.objectives and tuple(name.strip() for name in args.objectives.split(",")),
+        report_every=args.report_every,
+    )
+    if args.unsafe_no_sandbox:
+        overrides["unsafe_no_sandbox"] = True
+    if args.problems_dir:
+        overrides["problems_dir"] = str(args.problems_dir)
+    try:
+        base = _replayed_config(args.replay, args.problem) if args.replay else RunConfig()
+        base = RunConfig.from_toml(args.config) if args.config else base
+        if args.model and base.mutators == RunConfig().mutators:
+            base = base.replace(mutators=LLM_MUTATORS)  # models given: they write, tune polishes constants
+        config = base.replace(**overrides)
+        check_names(config)
+        config = _located(config)
+        problem = load_problem(config.problem, config.problems_dir)
+        config.search_objectives(problem.objectives)
+    except ConfigError as exc:
+        raise UserError(f"invalid configuration: {exc}", "see `adrs run --help` and RunConfig's fields") from None
+    run_dir = args.run_dir or Path("runs") / f"{problem.name}-{time.strftime('%Y%m%d-%H%M%S')}-s{config.seed}"
+    with full_disk_is_a_user_error(run_dir):
+        if (run_dir / RUN_FILE).exists():  # refused before sandboxes start; checked again under the lock below
+            with run_lock.hold_directory(run_dir):  # a live writer is named rather than its run
+                _refuse_a_used(run_dir)
+        evaluator = _run_evaluator(config, problem)  # first, so that a missing executor leaves no empty run behind
+        if not config.workers:  # recorded, so that the batch follows the pool in hand: a Ray cluster's CPUs too
+            config = config.replace(workers=evaluator.pool.size)
+        try:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            with run_lock.hold_directory(run_dir):
+                return _start_run(args, config, problem, evaluator, run_dir)
+        finally:
+            evaluator.pool.close()
+
+
+def _start_run(
+    args: argparse.Namespace, config: RunConfig, problem: Problem, evaluator: Evaluator, run_dir: Path
+) -> int:
+    """Create the run in the archive and run it; the caller holds the run directory's lock."""
+    _refuse_a_used(run_dir)
+    try:
+        archive = Archive(args.db or sqlite_url(run_dir))
+    except Exception as exc:  # noqa: BLE001 - a missing driver or an unreachable server is the user's setting
+        reason = next(iter(str(getattr(exc, "orig", None) or exc).splitlines()), "")
+        raise UserError(f"cannot open the archive: {reason}", "check --db") from None
+    run_id = archive.create_run(problem.name, config.to_dict(), config.seed)
+    with run_lock.hold_rows(archive, run_id):
+        _write_run_file(run_dir, problem, run_id, args.db)
+        where = "" if config.executor == "local" else f" on Ray {config.ray_address or '(a local cluster)'}"
+        workers = evaluator.pool.size
+        print(f"run {run_id} of {problem.name} in {run_dir} (seed {config.seed}, {workers} workers{where})")
+        return _run_loop(config, problem, evaluator, archive, run_id, run_dir)
+
+
+def _refuse_a_used(run_dir: Path) -> None:
+    if (run_dir / RUN_FILE).exists():
+        raise UserError(f"{run_dir} already holds a run", f"use `adrs resume {run_dir}` or another --run-dir")
+
+
+def _write_run_file(run_dir: Path, problem: Problem, run_id: int, db: str | None) -> None:
+    # A URL is kept for `adrs resume` unless it holds a password, which must not land in a file.
+    db_line = f"db = {json.dumps(db)}\n" if db and make_url(db).password is None else ""
+    source = json.dumps(problem.source.describe() if problem.source else "")  # for people; resume reads the archive
+    temporary = run_dir / f"{RUN_FILE}.tmp"
+    try:
+        temporary.write_text(f'problem = "{problem.name}"\nproblem_source = {source}\nrun_id = {run_id}\n{db_line}')
+        os.replace(temporary, run_dir / RUN_FILE)  # a full disk leaves no half-written run.toml behind
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _replayed_config(run_dir: Path, problem: str | None) -> RunConfig:
+    archive, run_id = _open_run(run_dir, None)
+    recorded = RunConfig.from_dict(archive.run(run_id).config)
+    if problem is not None and recorded.problem != problem:
+        raise UserError(f"{run_dir} is a run of {recorded.problem}, not {problem}", f"adrs run {recorded.problem} ...")
+    return recorded.replace(replay=str(run_dir.resolve()))
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    archive, run_id = _open_run(args.run_dir, args.db)
+    with full_disk_is_a_user_error(args.run_dir), run_lock.hold_run(args.run_dir, archive, run_id):
+        run = archive.run(run_id)  # read under the lock: a writer that just ended has committed its last iteration
+        config = RunConfig.from_dict(run.config).replace(
+            iterations=args.iterations,
+            executor=args.executor,
+            ray_address=args.ray_address,
+            report_every=args.report_every,
+        )
+        if run.iteration >= config.iterations:
+            raise UserError(
+                f"run {run_id} already did its {config.iterations} iterations", "pass --iterations N to extend it"
+            )
+        print(f"resuming run {run_id} of {run.problem} after iteration {run.iteration}")
+        problem = load_problem(run.problem, config.problems_dir)
+        evaluator = _run_evaluator(config, problem)
+        try:
+            return _run_loop(config, problem, evaluator, archive, run_id, args.run_dir)
+        finally:
+            evaluator.pool.close()
+
+
+def cmd_frontier(args: argparse.Namespace) -> int:
+    archive, run_id = _open_run(args.run_dir, args.db)
+    run = archive.run(run_id)
+    problem = load_problem(run.problem, RunConfig.from_dict(run.config).problems_dir)
+    programs = archive.programs(run_id)
+    front = frontier_of(programs, RunConfig.from_dict(run.config).search_objectives(problem.objectives))
+    failed = sum(1 for p in programs if p.status != "ok")
+    print(
+        f"run {run_id} ({run.problem}, {run.status}): {len(programs)} programs ({failed} failed), "
+        f"{run.iteration} iterations, {run.evaluations} evaluations, {run.wall_seconds:.0f} s"
+        + (f", LLM spend ${run.dollars:.4f} ({run.tokens} tokens)" if run.tokens else "")
+    )
+    print(display.frontier_table(front, problem.objectives))
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    archive, run_id = _open_run(args.run_dir, args.db)
+    run = archive.run(run_id)
+    problem = load_problem(run.problem, RunConfig.from_dict(run.config).problems_dir)
+    programs = {p.id: p for p in archive.programs(run_id)}
+    if args.id not in programs:
+        raise UserError(f"no program {args.id} in this run", f"ids run from 1 to {max(programs, default=0)}")
+    print(display.show_program(programs[args.id], programs, problem.objectives))
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="adrs", description="AI-driven research for systems: evolve heuristics.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    listing = commands.add_parser("problems", help="list the problems")
+    listing.set_defaults(handler=cmd_problems)
+    scaffold_ = commands.add_parser("new-problem", help="write a new, working problem folder to reshape")
+    scaffold_.add_argument("name", help="the problem's name: a lowercase Python identifier")
+    scaffold_.add_argument("--dir", type=Path, default=Path("."), help="where its folder goes (default: here)")
+    scaffold_.set_defaults(handler=cmd_new_problem)
+
+    run = commands.add_parser("run", help="start an evolution run")
+    run.add_argument("problem", nargs="?", help="the problem, or its folder's path (not needed with --replay)")
+    run.add_argument("--config", type=Path, help="TOML file with RunConfig fields (optionally under [run])")
+    run.add_argument("--run-dir", type=Path, help="where the run writes (default: runs/PROBLEM-TIME-sSEED)")
+    run.add_argument("--db", help="SQLAlchemy URL of the archive (default: SQLite in the run directory)")
+    for flag, kind in (
+        ("seed", int),
+        ("iterations", int),
+        ("max-evaluations", int),
+        ("max-wall-seconds", float),
+        ("workers", int),
+        ("islands", int),
+        ("batch-size", int),
+    ):
+        run.add_argument(f"--{flag}", type=kind)
+    run.add_argument("--unsafe-no-sandbox", action="store_true", help="run candidates without namespaces")
+    run.add_argument("--objectives", help="comma-separated objectives selection uses, primary first (default: all)")
+    run.add_argument("--model", action="append", help="litellm model for the llm mutator, NAME[@WEIGHT]; repeatable")
+    run.add_argument("--api-base", help="server URL for the models (e.g. a local vLLM or ollama server)")
+    run.add_argument("--max-usd", type=float, help="stop once model calls cost this many dollars")
+    run.add_argument("--max-tokens", type=int, help="stop once model calls used this many tokens")
+    run.add_argument("--llm-concurrency", type=int, help="model calls in flight at once (default 2)")
+    run.add_argument("--prompts", type=Path, help="folder of prompt templates overriding evolve/llm/prompts")
+    run.add_argument(
+        "--replay",
+        type=Path,
+        help="re-run RUN_DIR's configuration answering every model call from its archive, with no network",
+    )
+    run.set_defaults(handler=cmd_run)
+
+    resume = commands.add_parser("resume", help="continue a stopped or killed run")
+    resume.add_argument("run_dir", type=Path)
+    resume.add_argument("--iterations", type=int, help="new total number of iterations")
+    resume.add_argument("--db")
+    for parser_ in (run, resume):
+        parser_.add_argument("--executor", choices=("local", "ray"), help="where sandboxes run (default: local)")
+        parser_.add_argument("--ray-address", help="a running Ray cluster: HOST:PORT, auto or ray://HOST:PORT")
+        parser_.add_argument("--report-every", type=int, help="rewrite RUN_DIR/report.html every N iterations")
+    resume.set_defaults(handler=cmd_resume)
+
+    for name, handler, text in (
+        ("frontier", cmd_frontier, "the Pareto frontier of a run"),
+        ("show", cmd_show, "one program: code, diff to parent, lineage"),
+    ):
+        sub = commands.add_parser(name, help=text)
+        sub.add_argument("run_dir", type=Path)
+        if name == "show":
+            sub.add_argument("id", type=int)
+        sub.add_argument("--db")
+        sub.set_defaults(handler=handler)
+
+    scoring = []
+    for name, handler, text in (
+        ("eval", cmd_eval, "score a heuristic file on a problem"),
+        ("bench", cmd_bench, "leaderboard of a problem's baselines"),
+    ):
+        sub = commands.add_parser(name, help=text)
+        sub.add_argument("problem", help="the problem, or its folder's path")
+        if name == "eval":
+            sub.add_argument("file", type=Path)
+        sub.add_argument("--split", default="test", choices=("smoke", "train", "test"))
+        sub.add_argument("--instances", type=Path, help="an instance file in one of the problem's formats")
+        if name == "eval":
+            sub.add_argument("--sweep-rate", action="store_true", help="find the highest rate with >= 90%% attainment")
+            sub.add_argument("--rate-from", type=float, default=1.0, help="first rate of --sweep-rate (req/s)")
+            sub.add_argument("--bisections", type=int, default=4, help="bisection steps of --sweep-rate")
+        else:
+            sub.add_argument("--by-group", action="store_true", help="also a table per instance group")
+        sub.add_argument("--gpu", action="store_true", help="also time the outputs on a GPU (moe; needs torch)")
+        sub.add_argument("--workers", type=int, default=0)
+        sub.add_argument("--unsafe-no-sandbox", action="store_true")
+        sub.set_defaults(handler=handler)
+        scoring.append(sub)
+    for parser_ in (listing, run, *scoring):
+        parser_.add_argument("--problems-dir", help="a folder of your own problems (one subfolder each)")
+    review.add_commands(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except UserError as exc:
+        print(f"adrs: error: {exc}" + (f"\n  hint: {exc.hint}" if exc.hint else ""), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("adrs: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

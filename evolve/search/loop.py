@@ -1,0 +1,398 @@
+"""The search loop: select parents on islands -> mutate -> evaluate -> archive, one iteration at a time.
+
+The loop talks to a ``Mutator`` and an ``Evaluator`` only; it never runs candidate code itself. Every iteration
+is committed in one transaction and every random choice is drawn from a generator seeded by (run seed,
+iteration, slot), so a killed run resumes where its last committed iteration ended.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from evaluators.evaluator import EvaluationResult, Evaluator
+from evolve import code_blocks
+from evolve.archive.store import Archive, NewLLMCall, NewProgram, ProgramRecord
+from evolve.config import RunConfig
+from evolve.llm.ledger import CallRecord, LLMLedger
+from evolve.mutator import Candidate, MutationContext, Mutator
+from evolve.search import records
+from evolve.search.island import Island, Member
+from evolve.search.pareto import pareto_front
+from problems.base import Objective
+
+STOP_FILE = "STOP"
+CASCADE = ("smoke", "train")
+
+
+class SeedFailed(RuntimeError):
+    """The problem's initial program does not pass its own cascade."""
+
+
+@dataclass(frozen=True)
+class LoopOutcome:
+    status: str  # finished | stopped | budget
+    reason: str
+
+
+def oriented(metrics: dict[str, float], objectives: Sequence[Objective]) -> tuple[float, ...]:
+    """Objective values turned into a vector to minimise."""
+    return tuple(o.oriented(metrics[o.name]) for o in objectives)
+
+
+def frontier_of(programs: Iterable[ProgramRecord], objectives: Sequence[Objective]) -> list[ProgramRecord]:
+    """Programs not dominated on train, best primary objective first.
+
+    Programs with the same train values are one point of the frontier, stood for by the first of them (lowest
+    id): with a deterministic objective, edits of dead code would otherwise each join it, and each be scored on
+    test.
+    """
+    scored = sorted((p for p in programs if p.metrics("train") is not None), key=lambda p: p.id)
+    points = [oriented(p.metrics("train"), objectives) for p in scored]
+    first = {}
+    for index, point in enumerate(points):
+        first.setdefault(point, index)
+    front = [i for i in pareto_front(points) if first[points[i]] == i]
+    return sorted((scored[i] for i in front), key=lambda p: oriented(p.metrics("train"), objectives))
+
+
+@dataclass(frozen=True)
+class _SlotWork:
+    """What one slot of an iteration proposed, how each proposal fared, and the model calls it made."""
+
+    proposals: list[tuple[Candidate, int]]
+    digests: list[str]  # normalized code hash of each proposal
+    histories: list[list[EvaluationResult]]
+    calls: list[CallRecord]
+
+
+class Loop:
+    """Runs (or resumes) one run of the archive until its budget is spent or it is asked to stop."""
+
+    def __init__(
+        self,
+        config: RunConfig,
+        evaluator: Evaluator,
+        archive: Archive,
+        run_id: int,
+        mutators: dict[str, Mutator],
+        run_dir: Path,
+        report: Callable[[str], None] = print,
+        ledger: LLMLedger | None = None,
+        replayed: Sequence[ProgramRecord] = (),
+        after_iteration: Callable[[int], None] | None = None,
+    ):
+        """``after_iteration`` is called with the iteration's number once it is committed (the live report)."""
+        self.config, self.evaluator, self.archive, self.run_id = config, evaluator, archive, run_id
+        self.after_iteration = after_iteration
+        self.mutators, self.run_dir, self.report, self.ledger = mutators, Path(run_dir), report, ledger
+        # A replay takes the recorded evaluation of every program it meets again, so that measured times, and
+        # with them every selection and every prompt, are the recorded ones.
+        self.replayed = {p.code_hash: p for p in replayed}
+        self.objectives = config.search_objectives(evaluator.problem.objectives)
+        self.islands = [Island(i, config.population_size) for i in range(config.islands)]
+        self.programs: dict[int, ProgramRecord] = {}
+        self.known_hashes: set[str] = set()
+        self._frontier: list[ProgramRecord] | None = None
+        self._count_lock = threading.Lock()
+        self._slot_count = config.proposals_per_iteration
+        # Slots propose and evaluate at once: model calls of some overlap evaluations of others (the ledger
+        # bounds calls in flight, the pool bounds evaluations).
+        self._slots = ThreadPoolExecutor(max_workers=self._slot_count, thread_name_prefix="slot")
+        self.propose_seconds = self.evaluation_seconds = self.iteration_seconds = 0.0
+        self._interrupted = False
+        run = archive.run(run_id)
+        self.iteration, self.evaluations, self._wall_before = run.iteration, run.evaluations, run.wall_seconds
+        if ledger is not None:
+            ledger.dollars, ledger.tokens = run.dollars, run.tokens
+        self._started = time.monotonic()
+        self._restore()
+
+    # -- state -----------------------------------------------------------------------------------------
+
+    def _restore(self) -> None:
+        for program in self.archive.programs(self.run_id):
+            self._remember(program)
+        for program_id, island in self.archive.migrations(self.run_id):
+            self._place(self.programs[program_id], island)
+
+    def _remember(self, program: ProgramRecord) -> None:
+        self.programs[program.id] = program
+        self.known_hashes.add(program.code_hash)
+        self._frontier = None
+        # The seed starts every island; other programs start on the island of their parent.
+        for island in range(len(self.islands)) if program.mutator == "seed" else [program.island]:
+            self._place(program, island)
+
+    def _place(self, program: ProgramRecord, island: int) -> None:
+        metrics = program.metrics("train")
+        if metrics is not None and island < len(self.islands):
+            self.islands[island].add(Member(program.id, oriented(metrics, self.objectives)))
+
+    def time_report(self) -> str:
+        """Where the slots' time went: waiting on mutators (model calls) versus on evaluations."""
+        busy = self.propose_seconds + self.evaluation_seconds
+        if busy <= 0 or self.iteration_seconds <= 0:
+            return ""
+        return (
+            f"slots waited {self.propose_seconds / busy:.0%} of their time on proposals (model calls) and "
+            f"{self.evaluation_seconds / busy:.0%} on evaluations; {busy / self.iteration_seconds:.1f}x overlap"
+        )
+
+    def wall_seconds(self) -> float:
+        return self._wall_before + time.monotonic() - self._started
+
+    def frontier(self) -> list[ProgramRecord]:
+        """Programs not dominated on train, by primary objective."""
+        if self._frontier is None:
+            self._frontier = self._compute_frontier()
+        return self._frontier
+
+    def _compute_frontier(self) -> list[ProgramRecord]:
+        return frontier_of(self.programs.values(), self.objectives)
+
+    # -- running ---------------------------------------------------------------------------------------
+
+    def run(self) -> LoopOutcome:
+        previous = signal.getsignal(signal.SIGINT)
+        signal.signal(signal.SIGINT, self._on_interrupt)
+        try:
+            if not self.programs:
+                self._add_seed()
+            outcome = self._iterate()
+            self._evaluate_frontier_on_test()
+            self.archive.finish_run(self.run_id, outcome.status, self.wall_seconds())
+            return outcome
+        finally:
+            signal.signal(signal.SIGINT, previous)
+            self._slots.shutdown(wait=True)
+
+    def _on_interrupt(self, *_: object) -> None:
+        if self._interrupted:
+            raise KeyboardInterrupt
+        # Only a flag: printing from a signal handler can hit a half-written stdout buffer and raise.
+        self._interrupted = True
+
+    def _add_seed(self) -> None:
+        code = self.evaluator.problem.seed_program().read_text()
+        [results] = self._cascade([code])
+        if not results[-1].ok or len(results) < len(CASCADE):
+            raise SeedFailed(f"the seed program fails on {results[-1].split}: {results[-1].feedback}")
+        seed = NewProgram(code, code_blocks.normalized_hash(code), (), 0, 0, "seed", "initial program", results)
+        self.evaluations += len(results)
+        [seed_id] = self.archive.commit_iteration(self.run_id, 0, [seed], len(results))
+        self._remember(records.program_record(seed_id, self.run_id, 0, seed))
+
+    def _stop_reason(self) -> LoopOutcome | None:
+        config = self.config
+        if self._interrupted:
+            self.report("interrupted: stopping after iteration " + str(self.iteration))
+            return LoopOutcome("stopped", "interrupted")
+        if (self.run_dir / STOP_FILE).exists():
+            return LoopOutcome("stopped", f"stop file {self.run_dir / STOP_FILE} found")
+        if self.ledger is not None and (spent := self.ledger.exhausted()):
+            return LoopOutcome("budget", spent)
+        if self.iteration >= config.iterations:
+            return LoopOutcome("finished", f"{config.iterations} iterations done")
+        if config.max_evaluations and self.evaluations >= config.max_evaluations:
+            return LoopOutcome("budget", f"evaluation budget of {config.max_evaluations} spent")
+        if config.max_wall_seconds and self.wall_seconds() >= config.max_wall_seconds:
+            return LoopOutcome("budget", f"wall-time budget of {config.max_wall_seconds:g} s spent")
+        return None
+
+    def _iterate(self) -> LoopOutcome:
+        while (outcome := self._stop_reason()) is None:
+            self.iteration += 1
+            spent_before = self.evaluations
+            started = time.monotonic()
+            frontier = self.frontier()
+            works = list(self._slots.map(self._work, range(self._slot_count), [frontier] * self._slot_count))
+            new_programs, calls = self._merge(works)
+            self.iteration_seconds += time.monotonic() - started
+            migrations = self._migrations() if self.iteration % self.config.migration_interval == 0 else []
+            ids = self.archive.commit_iteration(
+                self.run_id,
+                self.iteration,
+                new_programs,
+                self.evaluations - spent_before,
+                migrations,
+                self.wall_seconds(),
+                calls,
+            )
+            for program_id, new in zip(ids, new_programs):
+                if program_id is not None:
+                    self._remember(records.program_record(program_id, self.run_id, self.iteration, new))
+            if self.ledger is not None:
+                self.ledger.settle(calls, ids, {p.id for p in self.frontier()})
+            for program_id, island in migrations:
+                self._place(self.programs[program_id], island)
+            self._progress(new_programs)
+            if self.after_iteration is not None:
+                self.after_iteration(self.iteration)
+        return outcome
+
+    def _rng(self, slot: int) -> random.Random:
+        return random.Random(f"{self.config.seed}:{self.iteration}:{slot}")
+
+    def _work(self, slot: int, frontier: list[ProgramRecord]) -> _SlotWork:
+        """One slot of an iteration: choose a parent, propose, evaluate. Slots run in parallel threads and see
+        only the state at the start of the iteration, so the result does not depend on their timing."""
+        rng = self._rng(slot)
+        island = self.islands[(self.iteration * self._slot_count + slot) % len(self.islands)]
+        if not island.members:
+            return _SlotWork([], [], [], [])
+        parent = self.programs[island.select_parent(rng).program_id]
+        others = [p for p in frontier if p.id != parent.id]
+        inspirations = rng.sample(others, min(self.config.inspirations, len(others)))
+        names, weights = zip(*sorted(self.config.mutators.items()))
+        mutator = self.mutators[rng.choices(names, weights)[0]]
+        context = MutationContext(
+            records.view(parent),
+            [records.view(p) for p in inspirations],
+            self.objectives,
+            rng,
+            self._score,
+            self.evaluator.problem.spec.description,
+        )
+        proposing = time.monotonic()
+        proposals, digests = [], []
+        for candidate in mutator.propose(context):
+            digest = code_blocks.normalized_hash(candidate.code)
+            if digest not in self.known_hashes:
+                proposals.append((candidate, island.index))
+                digests.append(digest)
+        calls = self.ledger.take() if self.ledger is not None else []
+        started = time.monotonic()
+        histories = self._evaluate(proposals)
+        with self._count_lock:
+            self.propose_seconds += started - proposing
+            self.evaluation_seconds += time.monotonic() - started
+        return _SlotWork(proposals, digests, histories, calls)
+
+    def _merge(self, works: list[_SlotWork]) -> tuple[list[NewProgram], list[NewLLMCall]]:
+        """The slots' programs in slot order, each code once, and their model calls pointing at them."""
+        programs: list[NewProgram] = []
+        calls: list[NewLLMCall] = []
+        seen: set[str] = set()
+        for work in works:
+            kept: dict[int, int] = {}
+            for index, ((candidate, island), digest, history) in enumerate(
+                zip(work.proposals, work.digests, work.histories)
+            ):
+                if digest in seen:
+                    continue
+                seen.add(digest)
+                kept[index] = len(programs)
+                generation = self.programs[candidate.parent_ids[0]].generation + 1
+                programs.append(
+                    NewProgram(
+                        candidate.code,
+                        digest,
+                        candidate.parent_ids,
+                        island,
+                        generation,
+                        candidate.mutator,
+                        candidate.note,
+                        history,
+                        candidate.model,
+                    )
+                )
+            applied = next(iter(kept.values()), None)  # a model call makes at most one child
+            calls += [records.stored_call(c, applied if c.status == "applied" else None) for c in work.calls]
+        return programs, calls
+
+    def _score(self, codes: Sequence[str]) -> list[float | None]:
+        """The tuning seam: primary objective on train, lower is better."""
+        results = self.evaluator.evaluate_many(codes, "train")
+        with self._count_lock:
+            self.evaluations += len(codes)
+        primary = self.objectives[0]
+        return [primary.oriented(r.metrics[primary.name]) if r.ok else None for r in results]
+
+    def _evaluate(self, proposals: list[tuple[Candidate, int]]) -> list[list[EvaluationResult]]:
+        """Each proposal's cascade; a child that changed code outside its blocks is rejected before running."""
+        histories: list[list[EvaluationResult]] = [[] for _ in proposals]
+        runnable = []
+        for index, (candidate, _) in enumerate(proposals):
+            reason = _block_problem(self.programs[candidate.parent_ids[0]].code, candidate.code)
+            if reason:
+                histories[index] = [EvaluationResult("static", "invalid", feedback=reason)]
+            else:
+                runnable.append(index)
+        for index, history in zip(runnable, self._cascade([proposals[i][0].code for i in runnable])):
+            histories[index] = history
+            with self._count_lock:
+                self.evaluations += len(history)
+        return histories
+
+    def _migrations(self) -> list[tuple[int, int]]:
+        moves = []
+        for island in self.islands:
+            target = (island.index + 1) % len(self.islands)
+            if target == island.index:
+                continue
+            moves += [
+                (m.program_id, target)
+                for m in island.elites(self.config.migration_size)
+                if m.program_id not in self.islands[target]
+            ]
+        return moves
+
+    def _cascade(self, codes: Sequence[str]) -> list[list[EvaluationResult]]:
+        return self._recorded_or_run(codes, CASCADE)
+
+    def _recorded_or_run(self, codes: Sequence[str], splits: Sequence[str]) -> list[list[EvaluationResult]]:
+        """Each program's results on ``splits`` (stopping at a failure): recorded ones in a replay, else run."""
+        histories: list[list[EvaluationResult] | None] = []
+        for code in codes:
+            old = self.replayed.get(code_blocks.normalized_hash(code)) if self.replayed else None
+            recorded = [e for s, e in (old.evaluations.items() if old else ()) if s in splits or s == "static"]
+            histories.append([records.evaluation_result(e) for e in recorded] if recorded else None)
+        fresh = [i for i, h in enumerate(histories) if h is None]
+        if fresh:
+            ran = self.evaluator.cascade_many([codes[i] for i in fresh], splits)
+            for index, history in zip(fresh, ran):
+                histories[index] = history
+        return histories  # type: ignore[return-value]
+
+    def _score_on_test(self, programs: Sequence[ProgramRecord]) -> None:
+        """Score programs on the held-out test split (reported beside train, never used for selection)."""
+        missing = [p for p in programs if "test" not in p.evaluations]
+        results = self._recorded_or_run([p.code for p in missing], ("test",)) if missing else []
+        for program, [result] in zip(missing, results):
+            self.archive.add_evaluation(program.id, result)
+            evaluations = {**program.evaluations, "test": records.evaluation_record(result)}
+            self.programs[program.id] = dataclasses.replace(program, evaluations=evaluations)
+        self._frontier = None
+
+    def _evaluate_frontier_on_test(self) -> None:
+        self.report("scoring the train frontier on the held-out test split")
+        front = self.frontier()
+        on_front = {p.id for p in front}
+        # The seed is the yardstick of the run, so it is scored on test even when it left the frontier.
+        seeds = [p for p in self.programs.values() if p.mutator == "seed" and p.id not in on_front]
+        self._score_on_test(front + seeds)
+
+    def _progress(self, new_programs: list[NewProgram]) -> None:
+        failed = sum(1 for p in new_programs if not p.evaluations[-1].ok or p.evaluations[-1].split != "train")
+        primary = self.objectives[0]
+        best = min((p.metrics("train")[primary.name] for p in self.frontier()), key=primary.oriented)
+        self.report(
+            f"iteration {self.iteration}/{self.config.iterations}: {len(new_programs)} new ({failed} failed), "
+            f"{len(self.programs)} programs, {self.evaluations} evaluations, best {primary.name} "
+            f"{best:.4g}{primary.unit}, frontier {len(self.frontier())}, {self.wall_seconds():.0f} s"
+        )
+
+
+def _block_problem(parent_code: str, child_code: str) -> str | None:
+    try:
+        return code_blocks.check_intact(parent_code, child_code)
+    except code_blocks.BlockError as exc:
+        return f"EVOLVE-BLOCK markers broken: {exc}"

@@ -1,0 +1,4 @@
+def pick(numbers):
+    # EVOLVE-BLOCK-START
+    return 0
+    # EVOLVE-BLOCK-END

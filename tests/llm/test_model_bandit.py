@@ -1,0 +1,50 @@
+import random
+from collections import Counter
+
+from evolve.llm.bandit import ModelBandit
+
+
+def test_every_model_is_tried_once_before_sampling_starts():
+    bandit = ModelBandit(["a", "b", "c"])
+    order = []
+    for _ in range(3):
+        model = bandit.choose(random.Random(0))
+        order.append(model)
+        bandit.update(model, joined_frontier=False, dollars=0.01)
+    assert order == ["a", "b", "c"]
+
+
+def test_a_model_that_improves_the_frontier_cheaply_is_asked_most():
+    bandit = ModelBandit(["cheap-good", "dear-poor"])
+    for _ in range(20):
+        bandit.update("cheap-good", joined_frontier=True, dollars=0.001)
+        bandit.update("dear-poor", joined_frontier=False, dollars=0.05)
+    rng = random.Random(1)
+    picks = Counter(bandit.choose(rng) for _ in range(200))
+    assert picks["cheap-good"] > 190
+
+
+def test_a_free_model_that_never_helps_does_not_win_by_costing_nothing():
+    bandit = ModelBandit(["free", "paid"])
+    for _ in range(30):
+        bandit.update("free", joined_frontier=False, dollars=0.0)
+        bandit.update("paid", joined_frontier=True, dollars=0.002)
+    rng = random.Random(2)
+    picks = Counter(bandit.choose(rng) for _ in range(200))
+    assert picks["paid"] > 180
+
+
+def test_choices_are_reproducible_from_the_seed_and_the_summary_counts_calls():
+    def run(seed):
+        bandit = ModelBandit(["a", "b"])
+        rng = random.Random(seed)
+        picks = []
+        for step in range(30):
+            model = bandit.choose(rng)
+            picks.append(model)
+            bandit.update(model, joined_frontier=step % 3 == 0, dollars=0.01)
+        return picks, bandit.summary()
+
+    assert run(5) == run(5)
+    _, summary = run(5)
+    assert sum(calls for _, calls, _, _, _ in summary) == 30
