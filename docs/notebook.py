@@ -22,7 +22,7 @@ if len(sys.argv) > 1:
 else:
     run_dir = Path(tempfile.mkdtemp()) / "run"
     subprocess.run(
-        [sys.executable, "-m", "evolve.cli.main", "run", "tardiness", "--iterations", "8", "--run-dir", str(run_dir)],
+        [sys.executable, "-m", "evolve.cli", "run", "tardiness", "--iterations", "8", "--run-dir", str(run_dir)],
         check=True,
         stdout=subprocess.DEVNULL,
     )

@@ -173,8 +173,10 @@ class ProblemSpec:
                 reported=tuple(raw.get("reported", ())),
                 bench_by_group=bool(raw.get("bench_by_group", False)),
             )
-        except (KeyError, TypeError, tomllib.TOMLDecodeError) as exc:
-            raise ProblemError(f"{path}: invalid problem.toml ({exc!r})") from exc
+        except KeyError as exc:
+            raise ProblemError(f"{path}: problem.toml lacks the key {exc.args[0]!r} (docs/problems.md)") from exc
+        except (TypeError, ValueError, tomllib.TOMLDecodeError) as exc:
+            raise ProblemError(f"{path}: invalid problem.toml ({exc})") from exc
 
     def located(self, folder: Path) -> ProblemSpec:
         """The same spec with its seed and baselines looked up in ``folder``."""

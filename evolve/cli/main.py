@@ -109,7 +109,11 @@ def cmd_problems(args: argparse.Namespace) -> int:
     except ProblemError as exc:
         raise UserError(str(exc), "fix or remove the problem named, or pass another --problems-dir") from None
     for name, source in found.items():
-        spec = load_problem(name, args.problems_dir or "").spec
+        try:
+            spec = load_problem(name, args.problems_dir or "").spec
+        except UserError as exc:  # one broken problem of the user's hides none of the others
+            print(f"{name}: cannot be loaded: {exc}\n    from: {source.describe()}")
+            continue
         objectives = ", ".join(f"{o.name} ({o.direction}, {o.unit})" for o in spec.objectives)
         where = "" if source.origin == "shipped" else f"\n    from: {source.describe()}"
         print(f"{name}: {spec.description.split('. ')[0]}.\n    objectives: {objectives}{where}")

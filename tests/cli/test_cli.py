@@ -18,7 +18,7 @@ from evolve.cli.main import main
 
 
 def adrs(*args: str, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "evolve.cli.main", *args], capture_output=True, text=True, **kwargs)
+    return subprocess.run([sys.executable, "-m", "evolve.cli", *args], capture_output=True, text=True, **kwargs)
 
 
 def test_a_short_run_finds_a_program_better_than_the_seed_on_train_and_on_test(tmp_path, capsys):
@@ -78,7 +78,7 @@ def test_eval_scores_a_heuristic_file_and_bench_lists_every_baseline(tmp_path):
 
 def start_run_and_wait(run_dir: Path, iteration: int) -> tuple[subprocess.Popen, Archive]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "evolve.cli.main", "run", "tardiness", "--iterations", "200", "--run-dir", str(run_dir)],
+        [sys.executable, "-m", "evolve.cli", "run", "tardiness", "--iterations", "200", "--run-dir", str(run_dir)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

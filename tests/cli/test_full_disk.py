@@ -45,7 +45,7 @@ def in_namespace(options: list[str], script: str, tmp_path: Path, probe: str = "
 def adrs_run(tmp_path: Path, iterations: int) -> str:
     """A shell line running `adrs run` into ``tmp_path/disk/run``, its exit status and stderr kept outside."""
     (tmp_path / "config.toml").write_text(CONFIG)
-    command = [sys.executable, "-m", "evolve.cli.main", "run", "tardiness", "--config", str(tmp_path / "config.toml")]
+    command = [sys.executable, "-m", "evolve.cli", "run", "tardiness", "--config", str(tmp_path / "config.toml")]
     command += ["--iterations", str(iterations), "--run-dir", str(tmp_path / "disk" / "run")]
     return f"{shlex.join(command)} >/dev/null 2>{tmp_path / 'err'}; echo $? >{tmp_path / 'rc'}"
 
@@ -83,7 +83,7 @@ def test_a_full_disk_ends_the_run_in_one_line_and_keeps_every_committed_iteratio
     archive.close()
 
     resumed = subprocess.run(
-        [sys.executable, "-m", "evolve.cli.main", "resume", str(copy), "--iterations", str(run.iteration + 2)],
+        [sys.executable, "-m", "evolve.cli", "resume", str(copy), "--iterations", str(run.iteration + 2)],
         capture_output=True,
         text=True,
     )

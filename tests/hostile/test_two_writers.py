@@ -26,7 +26,7 @@ CONFIG = '[run]\nmutators = { genetic = 1.0 }\nbatch_size = 1\nobjectives = ["ga
 
 def adrs(*args: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "evolve.cli.main", *args],
+        [sys.executable, "-m", "evolve.cli", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -17,7 +17,7 @@ BASELINES = ("seed", "eplb_hierarchical", "eplb_global", "round_robin", "lpt")
 
 
 def adrs(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "evolve.cli.main", *args], capture_output=True, text=True, timeout=600)
+    return subprocess.run([sys.executable, "-m", "evolve.cli", *args], capture_output=True, text=True, timeout=600)
 
 
 def tables(stdout: str) -> dict[str, dict[str, list[str]]]:

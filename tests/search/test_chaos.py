@@ -20,7 +20,7 @@ ITERATIONS = 100_000  # never reached: the run is only ever killed, then finishe
 
 def start(*args: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "evolve.cli.main", *args],
+        [sys.executable, "-m", "evolve.cli", *args],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         start_new_session=True,
@@ -50,7 +50,7 @@ def test_twenty_random_kills_and_resumes_lose_nothing_and_add_nothing_twice(tmp_
     process.wait()
     last = archive.run(1).iteration
     finish = subprocess.run(
-        [sys.executable, "-m", "evolve.cli.main", "resume", str(run_dir), "--iterations", str(last + 2)],
+        [sys.executable, "-m", "evolve.cli", "resume", str(run_dir), "--iterations", str(last + 2)],
         capture_output=True,
         text=True,
     )

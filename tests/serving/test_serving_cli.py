@@ -11,7 +11,7 @@ SEEDS = Path(__file__).resolve().parents[2] / "seeds" / "serving"
 
 
 def adrs(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "evolve.cli.main", *args], capture_output=True, text=True, timeout=600)
+    return subprocess.run([sys.executable, "-m", "evolve.cli", *args], capture_output=True, text=True, timeout=600)
 
 
 def test_bench_prints_every_baseline_beside_the_oracle_and_the_arrival_rate():

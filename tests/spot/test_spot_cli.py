@@ -12,7 +12,7 @@ from problems.spot.traces import traces_dir
 
 
 def adrs(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "evolve.cli.main", *args], capture_output=True, text=True, timeout=600)
+    return subprocess.run([sys.executable, "-m", "evolve.cli", *args], capture_output=True, text=True, timeout=600)
 
 
 def rows(stdout: str) -> dict[str, list[str]]:
