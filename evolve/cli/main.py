@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 from evaluators.evaluator import Evaluator
 from evolve import api
 from evolve.archive.store import Archive, sqlite_url
-from evolve.cli import review
+from evolve.cli import catalog, review
 from evolve.cli.scoring import cmd_bench, cmd_eval
 from evolve.config import ConfigError, RunConfig
 from evolve.llm.bandit import ModelBandit
@@ -32,8 +32,7 @@ from evolve.review import display
 from evolve.search import run_lock
 from evolve.search.loop import Loop, SeedFailed, frontier_of
 from evolve.wiring import RUN_FILE, UserError, full_disk_is_a_user_error, load_problem, make_evaluator
-from problems import registry, scaffold
-from problems.base import Problem, ProblemError
+from problems.base import Problem
 
 if TYPE_CHECKING:
     from evolve.review.report.page import LiveReport
@@ -101,33 +100,6 @@ def _live_report(
 
 
 # ---------------------------------------------------------------------------------------------- commands
-
-
-def cmd_problems(args: argparse.Namespace) -> int:
-    try:
-        found = registry.sources([args.problems_dir] if args.problems_dir else [])
-    except ProblemError as exc:
-        raise UserError(str(exc), "fix or remove the problem named, or pass another --problems-dir") from None
-    for name, source in found.items():
-        try:
-            spec = load_problem(name, args.problems_dir or "").spec
-        except UserError as exc:  # one broken problem of the user's hides none of the others
-            print(f"{name}: cannot be loaded: {exc}\n    from: {source.describe()}")
-            continue
-        objectives = ", ".join(f"{o.name} ({o.direction}, {o.unit})" for o in spec.objectives)
-        where = "" if source.origin == "shipped" else f"\n    from: {source.describe()}"
-        print(f"{name}: {spec.description.split('. ')[0]}.\n    objectives: {objectives}{where}")
-    return 0
-
-
-def cmd_new_problem(args: argparse.Namespace) -> int:
-    try:
-        folder = scaffold.write_problem(args.name, args.dir)
-    except ProblemError as exc:
-        raise UserError(str(exc), "adrs new-problem NAME [--dir PATH]") from None
-    print(f"wrote the problem {args.name} into {folder} (a 0/1 knapsack to reshape; see its README.md)")
-    print(f"try: adrs bench {folder} --split train   then: adrs run {folder} --iterations 5")
-    return 0
 
 
 def _names_a_problem(config_file: Path | None) -> bool:
@@ -300,12 +272,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="adrs", description="AI-driven research for systems: evolve heuristics.")
     commands = parser.add_subparsers(dest="command", required=True)
-    listing = commands.add_parser("problems", help="list the problems")
-    listing.set_defaults(handler=cmd_problems)
-    scaffold_ = commands.add_parser("new-problem", help="write a new, working problem folder to reshape")
-    scaffold_.add_argument("name", help="the problem's name: a lowercase Python identifier")
-    scaffold_.add_argument("--dir", type=Path, default=Path("."), help="where its folder goes (default: here)")
-    scaffold_.set_defaults(handler=cmd_new_problem)
+    listing = catalog.add_commands(commands)
 
     run = commands.add_parser("run", help="start an evolution run")
     run.add_argument("problem", nargs="?", help="the problem, or its folder's path (not needed with --replay)")

@@ -11,7 +11,7 @@ For each tick, state and progress level the program keeps the least cost of havi
 (so every table is non-decreasing in progress and a shift is a slice), with the job's progress capped at the
 task. Levels from which the job can no longer finish by the deadline are dropped as ticks pass, so late ticks
 cost little. Scenarios that share gap, task, deadline, overhead and zone count are solved together as one
-numpy batch. The result is the cheapest finishing cost over all schedules; tests/spot/test_spot_optimum.py checks
+numpy batch. The result is the cheapest finishing cost over all schedules; tests/spot/test_exact.py checks
 it against brute force over every action sequence of small scenarios.
 """
 
