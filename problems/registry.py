@@ -109,8 +109,9 @@ def available(problems_dirs: Sequence[Path | str] = ()) -> list[str]:
 
 
 def find(name: str, problems_dirs: Sequence[Path | str] = ()) -> Source:
-    """The problem called ``name``, or at the path ``name`` (a folder holding ``problem.toml``)."""
-    if "/" in name or name in (".", "..") or (Path(name) / "problem.toml").is_file():
+    """The problem called ``name``, or at the path ``name`` (a folder holding ``problem.toml``): a path has a
+    ``/`` or starts with ``.`` or ``~``, so that a bare name never means a folder that happens to be here."""
+    if "/" in name or name.startswith((".", "~")):
         folder = Path(name).expanduser().resolve()
         if not (folder / "problem.toml").is_file():
             raise ProblemError(f"{folder} holds no problem.toml")
