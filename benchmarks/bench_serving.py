@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from problems.serving.cost import COST_MODELS  # noqa: E402
+from problems.serving.hardware import COST_MODELS  # noqa: E402
 from problems.serving.sim import Workload, metrics, replay, simulate  # noqa: E402
 
 # The public data sets sit beside the checkout (../shared/data), never in it.

@@ -1,8 +1,8 @@
-"""Iteration-time cost models of an LLM serving replica, derived from published roofline numbers.
+"""The iteration-time model of an LLM serving replica: what one engine iteration costs, in seconds.
 
-Standard library only: the model travels inside instance data into the sandbox. The derivation (datasheet
-figures, model shapes, efficiency assumptions) is written out in docs/serving.md, "Cost model"; `_roofline`
-below is that derivation as code, so the table there and `COST_MODELS` cannot drift apart.
+Standard library only: the model travels inside instance data into the sandbox. Its coefficients come from
+``hardware.py``, which derives them from model shapes and GPU figures calibrated against published kernel
+profiles (docs/serving.md, "Cost model").
 """
 
 from __future__ import annotations
@@ -11,37 +11,61 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
+_COEFFICIENTS = ("overhead", "a", "b", "e", "f", "g")
+
 
 @dataclass(frozen=True)
 class CostModel:
-    """Seconds one engine iteration takes, linear in what the iteration does.
+    """Seconds one engine iteration takes.
+
+    An iteration runs ``T`` tokens (its prefill chunks plus one per decoding sequence) through the weights,
+    which takes ``hypot(a, b * T)``: the weight read (``a``) and the matmul FLOPs (``b`` per token) overlap,
+    so the time is the weight read at small batches, the FLOPs at large ones, and a blend of the two in
+    between (fitted to Vidur's profiles of the linear layers). Attention adds ``e`` per cached token it reads
+    (memory-bound) and ``f`` per query-key pair a prefill chunk computes; tensor parallelism adds ``g`` per
+    token of all-reduce traffic; ``overhead`` is the per-iteration CPU time of the scheduler and, with tensor
+    parallelism, the all-reduces' latency.
 
     Attributes:
-        name: key in `COST_MODELS`.
+        name: key in ``hardware.COST_MODELS``.
         model: the served model.
-        gpu: the accelerator.
-        a: seconds per iteration, fixed: reading the weights once (every iteration reads them all).
-        b: seconds per prefill token (compute-bound matmuls).
-        c: seconds per decoding sequence (its matmul FLOPs).
-        e: seconds per KV-cache token read by attention (memory-bound).
-        kv_capacity_tokens: KV cache capacity in tokens on this GPU once the weights are loaded.
+        gpu: the accelerators, e.g. ``4 x H100 SXM 80GB``.
+        tp: tensor-parallel degree (GPUs per replica).
+        overhead: seconds per iteration, whatever it does.
+        a: seconds to read the weights once (per GPU, in parallel).
+        b: seconds of matmul per token.
+        e: seconds per KV-cache token read by attention.
+        f: seconds per query-key pair of prefill attention.
+        g: seconds of all-reduce per token (0 without tensor parallelism).
+        kv_capacity_tokens: KV cache capacity in tokens of the replica once the weights are loaded.
     """
 
     name: str
     model: str
     gpu: str
+    tp: int
+    overhead: float
     a: float
     b: float
-    c: float
     e: float
+    f: float
+    g: float
     kv_capacity_tokens: int
 
-    def iteration_seconds(self, prefill_tokens: int, decode_batch: int, kv_tokens_read: int) -> float:
-        """Duration of one iteration: `a + b * prefill_tokens + c * decode_batch + e * kv_tokens_read`."""
-        return self.a + self.b * prefill_tokens + self.c * decode_batch + self.e * kv_tokens_read
+    def iteration_seconds(self, prefill_tokens: int, decode_batch: int, kv_tokens_read: int, pairs: int = 0) -> float:
+        """Duration of an iteration that prefills ``prefill_tokens``, decodes ``decode_batch`` sequences, reads
+        ``kv_tokens_read`` cached tokens in attention and computes ``pairs`` query-key pairs of prefill."""
+        tokens = prefill_tokens + decode_batch
+        return (
+            self.overhead
+            + math.hypot(self.a, self.b * tokens)
+            + self.e * kv_tokens_read
+            + self.f * pairs
+            + self.g * tokens
+        )
 
     def to_data(self) -> dict[str, Any]:
-        """Plain JSON data; `from_data` reads it back."""
+        """Plain JSON data; ``from_data`` reads it back."""
         return asdict(self)
 
     @classmethod
@@ -49,7 +73,7 @@ class CostModel:
         """A cost model from plain data, checked: it arrives inside instance files that may have been edited."""
         if not isinstance(data, dict):
             raise ValueError(f"a cost model must be a dict, got {type(data).__name__}")
-        fields = ("name", "model", "gpu", "a", "b", "c", "e", "kv_capacity_tokens")
+        fields = tuple(cls.__dataclass_fields__)
         missing = [f for f in fields if f not in data]
         extra = [f for f in data if f not in fields]
         if missing or extra:
@@ -57,59 +81,13 @@ class CostModel:
         for key in ("name", "model", "gpu"):
             if not isinstance(data[key], str):
                 raise ValueError(f"cost model {key} must be a string, got {data[key]!r}")
-        for key in ("a", "b", "c", "e"):
+        for key in _COEFFICIENTS:
             value = data[key]
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
                 raise ValueError(f"cost model coefficient {key} must be a finite number, got {value!r}")
             if value < 0 or (key == "a" and value == 0):
                 raise ValueError(f"cost model coefficient {key} must be {'> 0' if key == 'a' else '>= 0'}")
-        capacity = data["kv_capacity_tokens"]
-        if type(capacity) is not int or capacity < 1:
-            raise ValueError(f"cost model kv_capacity_tokens must be a positive int, got {capacity!r}")
-        return cls(**{k: float(data[k]) if k in ("a", "b", "c", "e") else data[k] for k in fields})
-
-
-# Published figures (citations in docs/serving.md, "Cost model").
-LLAMA3_8B_PARAMS = 8.03e9
-LLAMA3_8B_KV_BYTES_PER_TOKEN = 2 * 32 * 8 * 128 * 2  # K and V, 32 layers, 8 KV heads, head dim 128, bf16
-BF16_BYTES = 2
-H100_SXM = {"gpu": "H100 SXM 80GB", "bandwidth": 3.35e12, "flops": 989e12, "memory": 80e9}
-A100_SXM = {"gpu": "A100 SXM 80GB", "bandwidth": 2.039e12, "flops": 312e12, "memory": 80e9}
-
-# Efficiency assumptions: what well-tuned serving kernels reach, not the datasheet peak.
-BANDWIDTH_EFFICIENCY = 0.8  # share of peak HBM bandwidth achieved by weight and KV reads
-MFU = 0.6  # model FLOPs utilisation of the matmuls
-MEMORY_UTILISATION = 0.9  # vLLM's default gpu_memory_utilization
-ACTIVATION_RESERVE = 1e9  # bytes kept for activations and workspace
-
-
-def _roofline(name: str, model: str, params: float, kv_bytes: int, gpu: dict[str, Any]) -> CostModel:
-    """The cost model of a dense decoder with `params` parameters in bf16 on one GPU.
-
-    Every iteration reads all weights once (a); each token, prefilled or decoded, costs 2 FLOPs per parameter
-    (b, c); attention reads each cached token's K and V (e). Terms are added, not overlapped: an upper bound
-    that is tight when one term dominates, which is the usual case (weights at small batch, FLOPs in prefill).
-    """
-    weight_bytes = params * BF16_BYTES
-    bandwidth = gpu["bandwidth"] * BANDWIDTH_EFFICIENCY
-    per_token = 2 * params / (gpu["flops"] * MFU)
-    free_bytes = gpu["memory"] * MEMORY_UTILISATION - weight_bytes - ACTIVATION_RESERVE
-    return CostModel(
-        name=name,
-        model=model,
-        gpu=gpu["gpu"],
-        a=weight_bytes / bandwidth,
-        b=per_token,
-        c=per_token,
-        e=kv_bytes / bandwidth,
-        kv_capacity_tokens=int(free_bytes // kv_bytes) // 16 * 16,
-    )
-
-
-COST_MODELS: dict[str, CostModel] = {
-    m.name: m
-    for m in (
-        _roofline("llama3-8b-h100", "Llama-3-8B", LLAMA3_8B_PARAMS, LLAMA3_8B_KV_BYTES_PER_TOKEN, H100_SXM),
-        _roofline("llama3-8b-a100", "Llama-3-8B", LLAMA3_8B_PARAMS, LLAMA3_8B_KV_BYTES_PER_TOKEN, A100_SXM),
-    )
-}
+        for key in ("tp", "kv_capacity_tokens"):
+            if type(data[key]) is not int or data[key] < 1:
+                raise ValueError(f"cost model {key} must be a positive int, got {data[key]!r}")
+        return cls(**{k: float(data[k]) if k in _COEFFICIENTS else data[k] for k in fields})

@@ -13,6 +13,7 @@ from __future__ import annotations
 import bisect
 import operator
 from collections.abc import Callable, Generator
+from math import hypot
 from typing import Any
 
 from problems.serving.cost import CostModel
@@ -204,7 +205,7 @@ class Engine:
             if r._status != RUNNING:
                 raise Reject(f"cannot preempt: {self._not_running(r)}")
             self._preempt(r)
-        prefill_tokens = kv_read = 0
+        prefill_tokens = kv_read = pairs = 0
         completing = []
         for rid, tokens in chunks:  # step 5
             r = self._request(rid)
@@ -222,6 +223,7 @@ class Engine:
                 self._admit(r)
             before = r._prefilled
             kv_read += before
+            pairs += tokens * before + tokens * (tokens + 1) // 2  # causal: each token sees those before it
             prefill_tokens += tokens
             r._prefilled = before + tokens
             self.used_blocks += -(-(before + tokens) // bs) - -(-before // bs)
@@ -230,9 +232,15 @@ class Engine:
         decoding = self.decoding  # step 6
         batch = len(decoding)
         self.batch_sum += batch
-        cost = self.w.cost  # step 8
+        # step 8: CostModel.iteration_seconds, inlined on this hot path
+        cost, tokens = self.w.cost, prefill_tokens + batch
         clock = self.clock = (
-            self.clock + cost.a + cost.b * prefill_tokens + cost.c * batch + cost.e * (kv_read + self.decode_kv)
+            self.clock
+            + cost.overhead
+            + hypot(cost.a, cost.b * tokens)
+            + cost.e * (kv_read + self.decode_kv)
+            + cost.f * pairs
+            + cost.g * tokens
         )
         output, used, finished = self.output, self.used_blocks, []
         for r in decoding:  # step 9

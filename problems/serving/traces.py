@@ -326,7 +326,7 @@ def servable(prompt: np.ndarray, output: np.ndarray, capacity_tokens: int, block
 def instance_data(trace: Trace, duration: float, replica: Replica) -> tuple[dict[str, Any], int]:
     """Plain data of one instance (what ``serving_sim.Workload.from_data`` reads) and the count of requests left
     out as unservable. Outputs are capped at ``max_new_tokens`` first."""
-    from problems.serving.cost import COST_MODELS  # here, so loading traces needs no engine
+    from problems.serving.hardware import COST_MODELS  # here, so loading traces needs no engine
 
     cost = COST_MODELS.get(replica.cost_model)
     if cost is None:

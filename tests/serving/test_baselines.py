@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from problems.base import seeds_dir
-from problems.serving.cost import COST_MODELS
+from problems.serving.hardware import COST_MODELS
 from problems.serving.oracle import arrival_rate_bound, oracle_goodput, oracle_policy
 from problems.serving.sim import Outcome, Workload, metrics, replay, simulate
 
@@ -58,7 +58,7 @@ def _workload(
     else:
         prompt = [_lognormal(rng, 1155, 0.99, kv // 2) for _ in arrivals]
         output = [min(_lognormal(rng, 211, 0.86, max_new), kv - p) for p in prompt]
-    horizon = seconds + max(60.0, 10 * slo_ttft)
+    horizon = seconds + max(600.0, 10 * slo_ttft)  # long enough for the slowest baseline to finish all
     return Workload(
         tuple(arrivals), tuple(prompt), tuple(output), slo_ttft, 0.1, kv, max_new,
         COST_MODELS["llama3-8b-h100"], horizon, seconds,
@@ -67,7 +67,7 @@ def _workload(
 
 # Named settings, simulated once per test session.
 SETTINGS = {
-    "light": dict(rate=2.0, seconds=40.0, seed=11),
+    "light": dict(rate=1.0, seconds=40.0, seed=11),
     "conv-7": dict(rate=7.0, seconds=120.0, seed=12),
     "conv-9": dict(rate=9.0, seconds=180.0, seed=13),
     "conv-12": dict(rate=12.0, seconds=40.0, seed=14),
