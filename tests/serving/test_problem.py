@@ -77,6 +77,7 @@ def test_spec_maximises_goodput_then_minimises_p99_ttft(problem):
         "conservative.py",
         "past_future.py",
         "sarathi.py",
+        "slo_aware.py",
     ]
     assert problem.seed_program().name == "seed.py"
     assert "attainment" in problem.spec.reported
