@@ -19,12 +19,13 @@ from problems.serving.sim import Workload, metrics, simulate
 
 TOKEN_BUDGET = 512  # Sarathi-Serve's, so that the oracle differs from it only by what it knows
 MAX_NUM_SEQS = 256
+SEEDS = ("serving/sarathi.py", "serving/past_future.py")  # the baselines' code it reuses (references.py hashes it)
 
 
 def oracle_policy(workload: Workload) -> Callable:
     """A ``schedule`` that knows the true output lengths of ``workload``."""
-    sarathi = seed_module("serving/sarathi.py", "serving_sarathi_oracle")
-    peak_blocks = seed_module("serving/past_future.py", "serving_past_future_oracle").peak_blocks
+    sarathi = seed_module(SEEDS[0], "serving_sarathi_oracle")
+    peak_blocks = seed_module(SEEDS[1], "serving_past_future_oracle").peak_blocks
     output = [int(n) for n in workload.output]
     bs = workload.block_size
 

@@ -154,7 +154,7 @@ class ServingProblem(Problem):
         return result
 
     def bound(self, instance: Instance) -> Reference:
-        """The oracle's goodput (Past-Future knowing true output lengths), or the arrival rate without one."""
+        """The oracle's goodput (a scheduler knowing true output lengths), or the arrival rate without one."""
         return references.reference_for(instance)
 
     def bench_bounds(self, instances: Sequence[Instance]) -> dict[str, dict[str, float]]:

@@ -1,6 +1,6 @@
 """Reference goodput of a `serving` instance, computed once per instance and machine and cached on disk.
 
-The reference is the oracle of ``problems/serving/oracle.py``: Past-Future told every request's true output
+The reference is the oracle of ``problems/serving/oracle.py``: a scheduler told every request's true output
 length. It costs one simulation of the instance (about as long as a candidate's run), so it is cached in
 ``serving-references.json`` under ``$ADRS_CACHE_DIR`` (``problems/reference_cache.py``), keyed by a hash of the
 instance data and of the oracle's code: editing either computes it afresh. Without the oracle module the
@@ -38,11 +38,11 @@ def oracle_module():
 
 
 def _code_digest(oracle) -> str:
-    """A hash of the oracle's code and of the seed it runs, so a changed oracle is not served stale values."""
+    """A hash of the oracle's code and of the seeds it runs, so a changed oracle is not served stale values."""
     digest = hashlib.sha256(Path(oracle.__file__).read_bytes())
-    seed = getattr(oracle, "PAST_FUTURE", None)
-    if seed is not None and (seeds_dir() / seed).is_file():
-        digest.update((seeds_dir() / seed).read_bytes())
+    for seed in getattr(oracle, "SEEDS", ()):
+        if (seeds_dir() / seed).is_file():
+            digest.update((seeds_dir() / seed).read_bytes())
     return digest.hexdigest()
 
 
@@ -70,7 +70,7 @@ def reference_for(instance: Instance) -> Reference:
     reference = reference_cache.read_cache(path).get(key)
     if reference is None:
         value = oracle.oracle_goodput(Workload.from_data(instance.data))
-        reference = Reference(float(value), "computed", "oracle-past-future")
+        reference = Reference(float(value), "computed", "oracle-true-lengths")
         reference_cache.write_cache(path, key, reference)
     _MEMO[memo_key] = reference
     return reference

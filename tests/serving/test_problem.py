@@ -207,7 +207,7 @@ def test_bound_is_the_cached_oracle_goodput(problem, monkeypatch):
     monkeypatch.setattr(oracle, "oracle_goodput", lambda w: calls.append(1) or real(w))
     monkeypatch.setattr(references, "_MEMO", {})
     first = problem.bound(instance)
-    assert first.kind == "computed" and first.source == "oracle-past-future" and first.value > 0
+    assert first.kind == "computed" and first.source == "oracle-true-lengths" and first.value > 0
     monkeypatch.setattr(references, "_MEMO", {})  # as a fresh process would start: the disk cache answers
     assert problem.bound(instance) == first
     assert len(calls) <= 1
