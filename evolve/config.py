@@ -44,8 +44,8 @@ class RunConfig:
         executor: where sandboxes run: ``local`` (this machine) or ``ray`` (Ray actors; ``pip install 'adrs[ray]'``).
         ray_address: the Ray cluster to use (``HOST:PORT``, ``auto``, ``ray://HOST:PORT``); empty starts a local one.
         objectives: names of the problem's objectives that selection uses, the first being the primary one (empty:
-            all of them, in the problem's order). E.g. ``["gap"]`` ignores measured time, which makes a seeded
-            run's archive the same on any machine and executor.
+            the problem's ``search_objectives``, else all of them, in the problem's order). E.g. ``["gap"]``
+            ignores measured time, which makes a seeded run's archive the same on any machine and executor.
         mutators: mutator name -> weight of being chosen for a proposal.
         tune_trials: Optuna trials per ``tune`` proposal.
         unsafe_no_sandbox: run candidates without namespaces; only where bubblewrap cannot work.
@@ -127,13 +127,14 @@ class RunConfig:
     def pool_size(self) -> int:
         return self.workers or os.cpu_count() or 1
 
-    def search_objectives(self, objectives: Sequence[Objective]) -> list[Objective]:
-        """The problem's objectives that selection uses, primary first (see ``objectives``)."""
+    def search_objectives(self, objectives: Sequence[Objective], default: Sequence[str] = ()) -> list[Objective]:
+        """The problem's objectives that selection uses, primary first (see ``objectives``); without a choice in
+        the configuration, the problem's ``default`` (its ``search_objectives``), else all of them."""
         by_name = {o.name: o for o in objectives}
         unknown = [name for name in self.objectives if name not in by_name]
         if unknown:
             raise ConfigError(f"unknown objective(s) {', '.join(unknown)}; this problem has {', '.join(by_name)}")
-        return [by_name[name] for name in self.objectives] or list(objectives)
+        return [by_name[name] for name in self.objectives or default] or list(objectives)
 
     @property
     def proposals_per_iteration(self) -> int:

@@ -136,6 +136,7 @@ class ProblemSpec:
         options: problem-specific settings from the ``[options]`` table.
         reported: metrics shown beside the objectives in tables (e.g. ``attainment``), never selected on.
         bench_by_group: whether ``adrs bench`` also prints a table per instance group (e.g. per model preset).
+        search_objectives: the objectives a run selects on when its configuration names none (empty: all).
         seeds_root: the folder ``seed`` and ``baselines`` are relative to: the problem's own folder for a problem
             outside adrs, else (None) the repository's ``seeds/``. Set by the registry, not by problem.toml.
     """
@@ -152,6 +153,7 @@ class ProblemSpec:
     options: dict[str, Any] = field(default_factory=dict)
     reported: tuple[str, ...] = ()
     bench_by_group: bool = False
+    search_objectives: tuple[str, ...] = ()
     seeds_root: Path | None = None
 
     @classmethod
@@ -172,11 +174,18 @@ class ProblemSpec:
                 options=dict(raw.get("options", {})),
                 reported=tuple(raw.get("reported", ())),
                 bench_by_group=bool(raw.get("bench_by_group", False)),
+                search_objectives=tuple(raw.get("search_objectives", ())),
             )
         except KeyError as exc:
             raise ProblemError(f"{path}: problem.toml lacks the key {exc.args[0]!r} (docs/problems.md)") from exc
         except (TypeError, ValueError, tomllib.TOMLDecodeError) as exc:
             raise ProblemError(f"{path}: invalid problem.toml ({exc})") from exc
+
+    def __post_init__(self) -> None:
+        names = [o.name for o in self.objectives]
+        unknown = [name for name in self.search_objectives if name not in names]
+        if unknown:
+            raise ProblemError(f"search_objectives names {unknown}, which are not objectives of {self.name}")
 
     def located(self, folder: Path) -> ProblemSpec:
         """The same spec with its seed and baselines looked up in ``folder``."""

@@ -17,9 +17,10 @@ import pytest
 
 from evolve.review.run_view import open_view
 from problems import registry
-from problems.base import ProblemError
+from problems.base import ProblemError, ProblemSpec
 
 PACKAGE = Path(__file__).resolve().parent / "data" / "problem_package"
+ROOT_TARDINESS = Path(__file__).resolve().parents[1] / "problems" / "tardiness"
 
 
 def adrs(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -146,3 +147,13 @@ def test_a_configuration_file_can_name_the_problems_folder_and_the_run_keeps_it_
     assert view.config.problems_dir == str(tmp_path / "mine")
     assert [b.name for b in view.problem.baselines()] == ["ratio.py"]
     view.close()
+
+
+def test_a_problem_toml_whose_search_objectives_are_not_its_objectives_is_refused(tmp_path):
+    toml = tmp_path / "problem.toml"
+    text = (ROOT_TARDINESS / "problem.toml").read_text()
+    toml.write_text(text.replace('entry_point = "schedule"', 'entry_point = "schedule"\nsearch_objectives = ["gap"]'))
+    assert ProblemSpec.from_toml(toml).search_objectives == ("gap",)
+    toml.write_text(text.replace('entry_point = "schedule"', 'entry_point = "schedule"\nsearch_objectives = ["speed"]'))
+    with pytest.raises(ProblemError, match=r"search_objectives names \['speed'\], which are not objectives"):
+        ProblemSpec.from_toml(toml)

@@ -153,7 +153,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         check_names(config)
         config = _located(config)
         problem = load_problem(config.problem, config.problems_dir)
-        config.search_objectives(problem.objectives)
+        config.search_objectives(problem.objectives, problem.spec.search_objectives)
     except ConfigError as exc:
         raise UserError(f"invalid configuration: {exc}", "see `adrs run --help` and RunConfig's fields") from None
     run_dir = args.run_dir or Path("runs") / f"{problem.name}-{time.strftime('%Y%m%d-%H%M%S')}-s{config.seed}"
@@ -244,7 +244,9 @@ def cmd_frontier(args: argparse.Namespace) -> int:
     run = archive.run(run_id)
     problem = load_problem(run.problem, RunConfig.from_dict(run.config).problems_dir)
     programs = archive.programs(run_id)
-    front = frontier_of(programs, RunConfig.from_dict(run.config).search_objectives(problem.objectives))
+    front = frontier_of(
+        programs, RunConfig.from_dict(run.config).search_objectives(problem.objectives, problem.spec.search_objectives)
+    )
     failed = sum(1 for p in programs if p.status != "ok")
     print(
         f"run {run_id} ({run.problem}, {run.status}): {len(programs)} programs ({failed} failed), "

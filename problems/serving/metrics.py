@@ -50,7 +50,7 @@ def _percentile(values: list[float], q: float) -> float:
 def metrics(workload: Workload, outcome: Outcome) -> dict[str, float]:
     """Every metric of docs/serving.md, "Metrics", from what the run did; the verifier's scores come from here."""
     good = good_gap = finished = 0
-    ttfts = []
+    ttfts, tpots = [], []
     rows = zip(workload.arrivals, workload.output, outcome.first_token, outcome.finish, outcome.max_gap)
     for arrival, out, first, finish, gap in rows:
         ttft = (workload.horizon if first is None else first) - arrival
@@ -59,6 +59,8 @@ def metrics(workload: Workload, outcome: Outcome) -> dict[str, float]:
             continue
         finished += 1
         tpot = (finish - first) / (out - 1) if out > 1 else 0.0
+        if out > 1:
+            tpots.append(tpot)
         if ttft <= workload.slo_ttft and tpot <= workload.slo_tpot:
             good += 1
         if ttft <= workload.slo_ttft and gap <= workload.slo_max_gap:
@@ -67,6 +69,7 @@ def metrics(workload: Workload, outcome: Outcome) -> dict[str, float]:
     return {
         "goodput": good / duration,
         "p99_ttft": _percentile(ttfts, 0.99),
+        "p99_tpot": _percentile(tpots, 0.99),
         "goodput_max_gap": good_gap / duration,
         "attainment": good / n if n else 0.0,
         "throughput": finished / duration,

@@ -28,7 +28,8 @@ from problems.serving.sim import Infeasible, Workload, metrics, replay, simulate
 
 # Metrics averaged over instances in `aggregate`; the others are totals.
 _MEANS = (
-    "goodput", "p99_ttft", "goodput_max_gap", "attainment", "throughput", "tokens_per_s", "mean_batch", "arrival_rate",
+    "goodput", "p99_ttft", "goodput_max_gap", "p99_tpot", "attainment", "throughput", "tokens_per_s", "mean_batch",
+    "arrival_rate",
 )  # fmt: skip
 _SUMS = ("preemptions", "unfinished", "requests", "unservable")
 

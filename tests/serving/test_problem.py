@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from evaluators.lockstep import play_locally
+from evolve.config import RunConfig
 from problems.base import Instance, InstanceRun, PolicyError, ProblemError, Verdict
 from problems.registry import load
 from problems.serving import references, runner
@@ -70,6 +71,19 @@ def test_spec_maximises_goodput_then_minimises_p99_ttft(problem):
     assert [(o.name, o.direction, o.unit) for o in problem.objectives] == [
         ("goodput", "max", "req/s"),
         ("p99_ttft", "min", "s"),
+        ("goodput_max_gap", "max", "req/s"),
+        ("p99_tpot", "min", "s"),
+    ]
+    # the papers' other SLOs can be selected on; a run that names none selects on ours
+    assert problem.spec.search_objectives == ("goodput", "p99_ttft")
+    assert [o.name for o in RunConfig().search_objectives(problem.objectives, problem.spec.search_objectives)] == [
+        "goodput",
+        "p99_ttft",
+    ]
+    chosen = RunConfig(objectives=("goodput_max_gap", "p99_tpot"))
+    assert [o.name for o in chosen.search_objectives(problem.objectives, problem.spec.search_objectives)] == [
+        "goodput_max_gap",
+        "p99_tpot",
     ]
     assert problem.spec.entry_point == "schedule" and problem.spec.runner == "problems.serving.runner"
     assert [p.name for p in problem.baselines()] == [

@@ -107,6 +107,7 @@ def test_a_lone_request_takes_one_prefill_then_one_decode_iteration_per_further_
     assert (out.iterations, out.decode_batch_sum, out.generated, out.preemptions) == (4, 3, [4], [0])
     assert out.max_gap == pytest.approx([step(1, 13)])  # the last decode step, the longest
     assert out.log == [[[[0, 10]], []], [[], []], [[], []], [[], []]]
+    assert metrics(w, out)["p99_tpot"] == pytest.approx(decodes / 3)  # 3 tokens after the first
 
 
 def test_the_clock_jumps_over_idle_time_without_calling_the_scheduler():
@@ -203,6 +204,7 @@ def test_the_horizon_cuts_the_run_and_unstarted_requests_count_ttft_to_the_horiz
     assert (m["unfinished"], m["goodput"], m["requests"]) == (2.0, 0.0, 2.0)
     ttfts = sorted([out.first_token[0], 0.6 - 0.5])
     assert m["p99_ttft"] == pytest.approx(ttfts[0] + 0.99 * (ttfts[1] - ttfts[0]))
+    assert m["p99_tpot"] == 0.0  # no request finished: no TPOT to take a percentile of
 
 
 # -- what the scheduler can see ---------------------------------------------------------------------------
