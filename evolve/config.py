@@ -11,10 +11,9 @@ try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
-from collections.abc import Sequence
 from typing import Any
 
-from problems.base import Objective
+from problems.base import Objective, ProblemSpec
 
 
 class ConfigError(ValueError):
@@ -127,14 +126,14 @@ class RunConfig:
     def pool_size(self) -> int:
         return self.workers or os.cpu_count() or 1
 
-    def search_objectives(self, objectives: Sequence[Objective], default: Sequence[str] = ()) -> list[Objective]:
+    def search_objectives(self, spec: ProblemSpec) -> list[Objective]:
         """The problem's objectives that selection uses, primary first (see ``objectives``); without a choice in
-        the configuration, the problem's ``default`` (its ``search_objectives``), else all of them."""
-        by_name = {o.name: o for o in objectives}
+        the configuration, the problem's own ``search_objectives``, else all of them."""
+        by_name = {o.name: o for o in spec.objectives}
         unknown = [name for name in self.objectives if name not in by_name]
         if unknown:
             raise ConfigError(f"unknown objective(s) {', '.join(unknown)}; this problem has {', '.join(by_name)}")
-        return [by_name[name] for name in self.objectives or default] or list(objectives)
+        return [by_name[name] for name in self.objectives or spec.search_objectives] or list(spec.objectives)
 
     @property
     def proposals_per_iteration(self) -> int:

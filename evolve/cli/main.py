@@ -30,7 +30,7 @@ from evolve.mutators.llm import ModelChoice
 from evolve.mutators.registry import build_mutators, check_names
 from evolve.review import display
 from evolve.search import run_lock
-from evolve.search.loop import Loop, SeedFailed, frontier_of
+from evolve.search.loop import Loop, SeedFailed
 from evolve.wiring import RUN_FILE, UserError, full_disk_is_a_user_error, load_problem, make_evaluator
 from problems.base import Problem
 
@@ -111,15 +111,6 @@ def _names_a_problem(config_file: Path | None) -> bool:
     return "problem" in values.get("run", values)
 
 
-def _located(config: RunConfig) -> RunConfig:
-    """The configuration with its problem's folder made absolute (a problem given as a path becomes its name
-    and the folder above), so that ``adrs resume`` finds the problem again from any working directory."""
-    problem = load_problem(config.problem, config.problems_dir)
-    if problem.source is None or problem.source.origin != "folder":
-        return config
-    return config.replace(problem=problem.name, problems_dir=str(problem.source.folder.parent))
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     if args.problem is None and args.replay is None and not _names_a_problem(args.config):
         raise UserError("which problem?", "adrs run PROBLEM (see `adrs problems`), or adrs run --replay RUN_DIR")
@@ -151,9 +142,11 @@ def cmd_run(args: argparse.Namespace) -> int:
             base = base.replace(mutators=LLM_MUTATORS)  # models given: they write, tune polishes constants
         config = base.replace(**overrides)
         check_names(config)
-        config = _located(config)
         problem = load_problem(config.problem, config.problems_dir)
-        config.search_objectives(problem.objectives, problem.spec.search_objectives)
+        if problem.source is not None and problem.source.origin == "folder":
+            # recorded as a name and an absolute folder, so that `adrs resume` finds it from any directory
+            config = config.replace(problem=problem.name, problems_dir=str(problem.source.folder.parent))
+        config.search_objectives(problem.spec)
     except ConfigError as exc:
         raise UserError(f"invalid configuration: {exc}", "see `adrs run --help` and RunConfig's fields") from None
     run_dir = args.run_dir or Path("runs") / f"{problem.name}-{time.strftime('%Y%m%d-%H%M%S')}-s{config.seed}"
@@ -240,31 +233,25 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 
 def cmd_frontier(args: argparse.Namespace) -> int:
-    archive, run_id = _open_run(args.run_dir, args.db)
-    run = archive.run(run_id)
-    problem = load_problem(run.problem, RunConfig.from_dict(run.config).problems_dir)
-    programs = archive.programs(run_id)
-    front = frontier_of(
-        programs, RunConfig.from_dict(run.config).search_objectives(problem.objectives, problem.spec.search_objectives)
-    )
+    view = api.open_run(args.run_dir, args.db)
+    run, programs = view.record, view.programs()
+    front = view.frontier(programs)
     failed = sum(1 for p in programs if p.status != "ok")
     print(
-        f"run {run_id} ({run.problem}, {run.status}): {len(programs)} programs ({failed} failed), "
+        f"run {view.run_id} ({run.problem}, {run.status}): {len(programs)} programs ({failed} failed), "
         f"{run.iteration} iterations, {run.evaluations} evaluations, {run.wall_seconds:.0f} s"
         + (f", LLM spend ${run.dollars:.4f} ({run.tokens} tokens)" if run.tokens else "")
     )
-    print(display.frontier_table(front, problem.objectives))
+    print(display.frontier_table(front, view.problem.objectives))
     return 0
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    archive, run_id = _open_run(args.run_dir, args.db)
-    run = archive.run(run_id)
-    problem = load_problem(run.problem, RunConfig.from_dict(run.config).problems_dir)
-    programs = {p.id: p for p in archive.programs(run_id)}
+    view = api.open_run(args.run_dir, args.db)
+    programs = {p.id: p for p in view.programs()}
     if args.id not in programs:
         raise UserError(f"no program {args.id} in this run", f"ids run from 1 to {max(programs, default=0)}")
-    print(display.show_program(programs[args.id], programs, problem.objectives))
+    print(display.show_program(programs[args.id], programs, view.problem.objectives))
     return 0
 
 

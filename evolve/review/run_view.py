@@ -63,7 +63,7 @@ class RunView:
     def objectives(self) -> list[Objective]:
         """The objectives the run selected on, primary first."""
         try:
-            return self.config.search_objectives(self.problem.objectives, self.problem.spec.search_objectives)
+            return self.config.search_objectives(self.problem.spec)
         except ConfigError as exc:
             raise UserError(f"{self.directory}: {exc}", "the problem changed since the run was made") from None
 

@@ -96,9 +96,7 @@ class Loop:
         # A replay takes the recorded evaluation of every program it meets again, so that measured times, and
         # with them every selection and every prompt, are the recorded ones.
         self.replayed = {p.code_hash: p for p in replayed}
-        self.objectives = config.search_objectives(
-            evaluator.problem.objectives, evaluator.problem.spec.search_objectives
-        )
+        self.objectives = config.search_objectives(evaluator.problem.spec)
         self.islands = [Island(i, config.population_size) for i in range(config.islands)]
         self.programs: dict[int, ProgramRecord] = {}
         self.known_hashes: set[str] = set()

@@ -24,14 +24,14 @@ def test_unknown_fields_and_impossible_values_are_named_in_the_error(tmp_path):
 def test_search_objectives_pick_and_order_the_problems_objectives_or_name_the_unknown_one():
     from problems import registry
 
-    objectives = registry.load("tardiness").objectives
-    assert [o.name for o in RunConfig().search_objectives(objectives)] == ["gap", "time_ms"]
-    assert [o.name for o in RunConfig(objectives=["time_ms", "gap"]).search_objectives(objectives)] == [
+    spec = registry.load("tardiness").spec
+    assert [o.name for o in RunConfig().search_objectives(spec)] == ["gap", "time_ms"]
+    assert [o.name for o in RunConfig(objectives=["time_ms", "gap"]).search_objectives(spec)] == [
         "time_ms",
         "gap",
     ]
     with pytest.raises(ConfigError, match="unknown objective.*speed.*this problem has gap, time_ms"):
-        RunConfig(objectives=("speed",)).search_objectives(objectives)
+        RunConfig(objectives=("speed",)).search_objectives(spec)
     with pytest.raises(ConfigError, match="repeat"):
         RunConfig(objectives=("gap", "gap"))
     with pytest.raises(ConfigError, match="executor must be local or ray"):

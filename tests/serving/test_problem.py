@@ -76,12 +76,12 @@ def test_spec_maximises_goodput_then_minimises_p99_ttft(problem):
     ]
     # the papers' other SLOs can be selected on; a run that names none selects on ours
     assert problem.spec.search_objectives == ("goodput", "p99_ttft")
-    assert [o.name for o in RunConfig().search_objectives(problem.objectives, problem.spec.search_objectives)] == [
+    assert [o.name for o in RunConfig().search_objectives(problem.spec)] == [
         "goodput",
         "p99_ttft",
     ]
     chosen = RunConfig(objectives=("goodput_max_gap", "p99_tpot"))
-    assert [o.name for o in chosen.search_objectives(problem.objectives, problem.spec.search_objectives)] == [
+    assert [o.name for o in chosen.search_objectives(problem.spec)] == [
         "goodput_max_gap",
         "p99_tpot",
     ]
