@@ -27,6 +27,13 @@ def start(*args: str) -> subprocess.Popen:
     )
 
 
+def _wait_for_a_new_program(archive: Archive, known: int, seconds: float = 120.0) -> None:
+    """Until the run holds more than ``known`` programs (a loaded machine takes longer to get there)."""
+    deadline = time.monotonic() + seconds
+    while len(archive.programs(1)) <= known and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
 def test_twenty_random_kills_and_resumes_lose_nothing_and_add_nothing_twice(tmp_path):
     run_dir = tmp_path / "chaos"
     rng = random.Random(20)
@@ -36,7 +43,9 @@ def test_twenty_random_kills_and_resumes_lose_nothing_and_add_nothing_twice(tmp_
         time.sleep(0.05)
     archive = Archive(sqlite_url(run_dir))
     committed: dict[int, set[str]] = {}
-    for _ in range(20):
+    for kill in range(20):
+        if kill % 2:  # every other kill lands only after the process committed something new, on any machine
+            _wait_for_a_new_program(archive, len(committed))
         time.sleep(rng.uniform(0.2, 3.0))
         process.kill()
         process.wait()
