@@ -166,7 +166,11 @@ class Evaluator:
                 split, status, per_instance=records, feedback=_with_stdio(feedback, outcome.stdio), seconds=seconds
             )
         metrics = self.problem.aggregate(runs)
-        not_finite = [o.name for o in self.problem.objectives if not is_finite_number(metrics.get(o.name))]
+        not_finite = [
+            o.name
+            for o in self.problem.objectives
+            if not is_finite_number(metrics.get(o.name)) and not (o.on_request and o.name not in metrics)
+        ]
         if not_finite:  # never scored, so never selected: NaN is dominated by nothing
             shown = ", ".join(f"{name} = {metrics.get(name)!r}" for name in not_finite)
             feedback = f"not scored: objective {shown} is not a finite number"

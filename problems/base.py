@@ -45,12 +45,15 @@ class Objective:
         direction: ``min`` or ``max``.
         unit: unit shown in tables (e.g. ``%`` or ``ms``).
         description: one line for prompts and reports.
+        on_request: measured only when a run selects it (``Problem.select_objectives``), being costly; it is
+            absent from the metrics of other evaluations.
     """
 
     name: str
     direction: Literal["min", "max"]
     unit: str = ""
     description: str = ""
+    on_request: bool = False
 
     def oriented(self, value: float) -> float:
         """The value turned into a quantity to minimise (max objectives are negated)."""
@@ -221,6 +224,17 @@ class Problem(ABC):
     @abstractmethod
     def instances(self, split: str) -> list[Instance]:
         """The instances of ``smoke``, ``train`` or ``test``; deterministic across calls and machines."""
+
+    def select_objectives(self, names: Sequence[str]) -> None:
+        """Told which objectives a run selects on (or ``adrs eval/bench --objectives`` asks for), before any
+        instance is loaded: a problem may measure a costly objective only when it is named (serving's
+        ``capacity`` simulates every instance at several rates). Unnamed ones may then be absent."""
+        return None
+
+    def extra_splits(self) -> tuple[str, ...]:
+        """Named instance sets beside ``smoke``, ``train`` and ``test`` (a paper's setting, say), for ``adrs eval``
+        and ``adrs bench --split NAME``; runs never select on them."""
+        return ()
 
     @abstractmethod
     def verify(self, instance: Instance, output: Any) -> Verdict:

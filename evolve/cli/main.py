@@ -46,6 +46,7 @@ def _open_run(run_dir: Path, db: str | None) -> tuple[Archive, int]:
 
 
 def _run_evaluator(config: RunConfig, problem: Problem) -> Evaluator:
+    problem.select_objectives([o.name for o in config.search_objectives(problem.spec)])
     return make_evaluator(problem, config.workers, config.unsafe_no_sandbox, config.executor, config.ray_address)
 
 
@@ -323,7 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("problem", help="the problem, or its folder's path")
         if name == "eval":
             sub.add_argument("file", type=Path)
-        sub.add_argument("--split", default="test", choices=("smoke", "train", "test"))
+        sub.add_argument("--split", default="test", help="smoke, train, test (default) or a problem's named setting")
         sub.add_argument("--instances", type=Path, help="an instance file in one of the problem's formats")
         if name == "eval":
             sub.add_argument("--sweep-rate", action="store_true", help="find the highest rate with >= 90%% attainment")
@@ -331,6 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("--bisections", type=int, default=4, help="bisection steps of --sweep-rate")
         else:
             sub.add_argument("--by-group", action="store_true", help="also a table per instance group")
+        sub.add_argument("--objectives", default="", help="costly objectives to measure too, e.g. serving's capacity")
         sub.add_argument("--gpu", action="store_true", help="also time the outputs on a GPU (moe; needs torch)")
         sub.add_argument("--workers", type=int, default=0)
         sub.add_argument("--unsafe-no-sandbox", action="store_true")

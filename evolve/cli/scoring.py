@@ -10,7 +10,7 @@ from pathlib import Path
 from evaluators.evaluator import EvaluationResult
 from evolve.review import display
 from evolve.wiring import UserError, load_problem, make_evaluator
-from problems.base import Instance, Problem, ProblemError
+from problems.base import SPLITS, Instance, Problem, ProblemError
 
 # Metrics a problem's GPU verifier adds (``adrs eval/bench --gpu``), shown when present.
 GPU_METRICS = ("step_ms", "ideal_step_ms", "step_over_ideal")
@@ -38,9 +38,30 @@ def _score_files(
         evaluator.pool.close()
 
 
+def _split(problem: Problem, args: argparse.Namespace) -> str:
+    """The split to score on: ``file`` for ``--instances``, else ``--split``, checked against the problem's."""
+    if args.instances:
+        return "file"
+    known = (*SPLITS, *problem.extra_splits())
+    if args.split not in known:
+        raise UserError(f"{problem.name} has no split {args.split!r}", f"choose one of {', '.join(known)}")
+    return args.split
+
+
+def _select_objectives(problem: Problem, args: argparse.Namespace) -> None:
+    """``--objectives``: costly objectives the problem measures only when asked."""
+    names = [name.strip() for name in args.objectives.split(",") if name.strip()]
+    known = [o.name for o in problem.objectives]
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise UserError(f"{problem.name} has no objective {', '.join(unknown)}", f"choose among {', '.join(known)}")
+    problem.select_objectives(names)
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     problem = load_problem(args.problem, args.problems_dir or "")
-    split = "file" if args.instances else args.split
+    split = _split(problem, args)
+    _select_objectives(problem, args)
     if args.sweep_rate:
         return _sweep_rate(problem, args)
     if args.gpu:
@@ -74,7 +95,8 @@ def _use_gpu(problem: Problem) -> None:
 def cmd_bench(args: argparse.Namespace) -> int:
     problem = load_problem(args.problem, args.problems_dir or "")
     files = problem.baselines() + [problem.seed_program()]
-    split = "file" if args.instances else args.split
+    split = _split(problem, args)
+    _select_objectives(problem, args)
     if args.gpu:
         _use_gpu(problem)
     results, instances = _score_files(problem, files, split, args.instances, args.workers, args.unsafe_no_sandbox)

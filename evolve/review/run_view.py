@@ -57,6 +57,7 @@ class RunView:
         """The run's problem (loaded once)."""
         if self._problem is None:
             self._problem = load_problem(self.record.problem, self.config.problems_dir)
+            self._problem.select_objectives([o.name for o in self.objectives])
         return self._problem
 
     @property

@@ -7,7 +7,7 @@ the instance's own data (``problems/serving/sim.py``) and computes every metric 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from problems.base import (
     Verdict,
     check_unique_seeds,
 )
-from problems.serving import references
+from problems.serving import azure, capacity, references, synthetic
 from problems.serving import traces as wl
 from problems.serving.sim import Infeasible, Workload, metrics, replay, simulate
 
@@ -42,6 +42,8 @@ class ServingInstance(Instance):
     """
 
     unservable: int = 0
+    rung: float = 0.0  # for ``capacity``: the rate multiplier of this copy of instance ``base`` (0: not a copy)
+    base: str = ""
 
 
 @dataclass(frozen=True)
@@ -49,12 +51,18 @@ class InstancePlan:
     """One generated instance of a split.
 
     Attributes:
-        preset: length preset of ``workloads.PRESETS`` (``conv``, ``code``).
-        load: label of the load level; the group is ``<preset>-<load>``.
+        preset: length preset of ``synthetic.PRESETS`` (``conv``, ``code``, ``longout``, ``longprompt``,
+            ``multiturn``, ``decode-heavy``).
+        load: label of the load level or replica; the group is ``<preset>-<load>``.
         rate: mean arrivals per second.
         seconds: length of the arrival window.
         seed: seed of the generator; unique across all splits.
         cv: coefficient of variation of the gaps between arrivals (1 = Poisson).
+        replica: fields of ``traces.Replica`` that differ from ``[options]`` for this instance (a cost model, a
+            cache size, SLOs, ``max_new_tokens``).
+        azure_window: ``[start, seconds]`` of the Azure 2023 trace of the preset (``conv`` or ``code``) that
+            replaces the generated requests when the trace is at hand (``azure.py``), its time compressed to
+            ``rate``; empty for an instance that is always generated.
     """
 
     preset: str
@@ -63,6 +71,8 @@ class InstancePlan:
     seconds: float
     seed: int
     cv: float = 1.0
+    replica: dict[str, Any] = field(default_factory=dict)
+    azure_window: tuple[float, ...] = ()
 
     @property
     def group(self) -> str:
@@ -82,15 +92,22 @@ class FilePlan:
 
 
 def _split_plans(options: dict[str, Any]) -> dict[str, list[InstancePlan]]:
-    """Split plans from ``[options.splits]``; ProblemError when one is missing, malformed or shares a seed."""
+    """Split plans from ``[options.splits]`` (smoke, train and test, and any named setting); ProblemError when
+    one is missing, malformed or shares a seed."""
     try:
-        plans = {name: [InstancePlan(**raw) for raw in options["splits"][name]["instances"]] for name in SPLITS}
+        missing = [name for name in SPLITS if name not in options["splits"]]
+        if missing:
+            raise KeyError(", ".join(missing))
+        plans = {name: [InstancePlan(**raw) for raw in split["instances"]] for name, split in options["splits"].items()}
     except (KeyError, TypeError) as exc:
         raise ProblemError(f"serving: invalid [options.splits] in problem.toml ({exc!r})") from exc
     for name, plan in plans.items():
         for item in plan:
-            if item.preset not in wl.PRESETS:
+            if item.preset not in synthetic.PRESETS:
                 raise ProblemError(f"serving: split {name} names unknown preset {item.preset!r}")
+            unknown = sorted(set(item.replica) - set(wl.Replica.__dataclass_fields__))
+            if unknown:
+                raise ProblemError(f"serving: split {name} sets unknown replica field(s) {', '.join(unknown)}")
     check_unique_seeds("serving", [(name, item.seed) for name, plan in plans.items() for item in plan])
     return plans
 
@@ -116,21 +133,36 @@ class ServingProblem(Problem):
         super().__init__(spec)
         self._plans = _split_plans(spec.options)
         self._replica = _replica(spec.options)
+        self._ladder_option = capacity.check_ladder(spec.options.get("capacity_ladder", capacity.LADDER))
+        self._ladder: tuple[float, ...] = ()
         try:
             self._files = FilePlan(**spec.options.get("files", {}))
         except TypeError as exc:
             raise ProblemError(f"serving: invalid [options.files] in problem.toml ({exc})") from exc
 
+    def select_objectives(self, names: Sequence[str]) -> None:
+        """``capacity`` named: every instance is evaluated at each rate of ``[options] capacity_ladder``."""
+        self._ladder = tuple(self._ladder_option) if "capacity" in names else ()
+
+    def extra_splits(self) -> tuple[str, ...]:
+        """The named settings of docs/serving.md (``lit-*``: the literature's orderings) beside smoke/train/test."""
+        return tuple(name for name in self._plans if name not in SPLITS)
+
     def instances(self, split: str) -> list[Instance]:
         plans = self._plans.get(split)
         if plans is None:
-            raise ProblemError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
+            raise ProblemError(f"unknown split {split!r}; choose one of {', '.join(self._plans)}")
+        traces = azure.Traces()
         instances: list[Instance] = []
         for k, plan in enumerate(plans):
-            trace = wl.synthetic_trace(plan.preset, plan.rate, plan.seconds, plan.seed, plan.cv)
-            data, unservable = wl.instance_data(trace, plan.seconds, self._replica)
+            trace, seconds = traces.window(plan.preset, plan.azure_window, plan.rate)
+            if trace is None:
+                trace = synthetic.synthetic_trace(plan.preset, plan.rate, plan.seconds, plan.seed, plan.cv)
+                seconds = plan.seconds
+            replica = replace(self._replica, **plan.replica)
+            data, unservable = wl.instance_data(trace, seconds, replica)
             instances.append(ServingInstance(f"{split}-{k:03d}", plan.group, data, unservable=unservable))
-        return instances
+        return capacity.ladder(instances, self._ladder) if self._ladder else instances
 
     def verify(self, instance: Instance, output: Any) -> Verdict:
         workload = Workload.from_data(instance.data)  # trusted data: a failure here is our bug, not the candidate's
@@ -149,9 +181,14 @@ class ServingProblem(Problem):
             raise ProblemError("serving: nothing to aggregate (no instance runs)")
         if not all(r.verdict.feasible for r in runs):
             raise ProblemError("serving: aggregate takes feasible runs only")
+        copies = [r for r in runs if getattr(r.instance, "rung", 0.0)]
+        if copies:  # ``capacity`` selected: the other metrics are the instances' own, at their own rate
+            runs = [r for r in copies if r.instance.rung == 1.0]
         values = [r.verdict.values for r in runs]
         result = {name: sum(v.get(name, 0.0) for v in values) / len(values) for name in _MEANS}
         result.update({name: float(sum(v.get(name, 0.0) for v in values)) for name in _SUMS})
+        if copies:
+            result["capacity"] = capacity.mean_capacity(copies)
         return result
 
     def bound(self, instance: Instance) -> Reference:
@@ -170,8 +207,9 @@ class ServingProblem(Problem):
                 values = _verdict_values(workload, outcome.log, getattr(instance, "unservable", 0))
                 runs.append(InstanceRun(instance, Verdict(True, values), 0.0))
             rows["oracle (true lengths)"] = self.aggregate(runs)
-        if instances:
-            rate = sum(references.arrival_rate(w) for w in workloads) / len(workloads)
+        own = [w for i, w in zip(instances, workloads) if getattr(i, "rung", 0.0) in (0.0, 1.0)]  # not the copies
+        if own:
+            rate = sum(references.arrival_rate(w) for w in own) / len(own)
             rows["arrival rate"] = {"goodput": rate, "attainment": 1.0, "throughput": rate}
         return rows
 
@@ -185,16 +223,11 @@ class ServingProblem(Problem):
             raise ProblemError(f"serving: an arrival rate must be positive, got {rate}")
         scaled: list[Instance] = []
         for instance in instances:
-            data = dict(instance.data)
-            count = len(data["arrivals"])
+            count = len(instance.data["arrivals"])
             if not count:
                 raise ProblemError(f"serving: instance {instance.id} has no requests to rescale")
-            factor = rate / (count / data["duration"])
-            drain = data["horizon"] - data["duration"]
-            data["arrivals"] = [t / factor for t in data["arrivals"]]
-            data["duration"] = data["duration"] / factor
-            data["horizon"] = data["duration"] + drain
-            scaled.append(replace(instance, data=data))
+            factor = rate / (count / instance.data["duration"])
+            scaled.append(replace(instance, data=capacity.compressed(instance.data, factor)))
         return scaled
 
     def load_instances(self, path: Path) -> list[Instance]:
@@ -209,7 +242,7 @@ class ServingProblem(Problem):
             pieces = [(trace.window(start, length), length) for start, length in windows]
         elif wl.is_length_trace(path):
             prompt, output = wl.load_length_trace(path)
-            traces = wl.length_trace_windows(
+            traces = synthetic.length_trace_windows(
                 prompt, output, files.rate, files.window_seconds, files.max_windows, files.seed, files.cv
             )
             pieces = [(trace, files.window_seconds) for trace in traces]

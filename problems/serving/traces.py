@@ -7,15 +7,14 @@ Sources, all in their public formats:
   arrivals and lengths, downloaded from GitHub ``Azure/AzurePublicDataset``;
 - length-only traces (``num_prefill_tokens,num_decode_tokens,...``: ShareGPT and arXiv summarization as
   processed by ``microsoft/sarathi-serve`` and ``microsoft/vidur``), paired with generated arrivals;
-- a seeded synthetic generator whose presets match the Azure traces' means (the repository ships no data).
+- generated ones (``problems/serving/synthetic.py``: the repository ships no data).
 
-Everything is deterministic given a seed, so a split is the same on every machine.
+``instance_data`` turns a window of a trace into the data of one instance on a replica.
 """
 
 from __future__ import annotations
 
 import csv
-import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -64,7 +63,7 @@ class Trace:
         return float(self.arrivals[-1]) if len(self) else 0.0
 
 
-def _make_trace(arrivals: Any, prompt: Any, output: Any) -> Trace:
+def make_trace(arrivals: Any, prompt: Any, output: Any) -> Trace:
     """A trace sorted by arrival (stable), lengths clamped to >= 1: the engine needs a token to prefill and one
     to produce, and a zero in a public trace is a logging artefact, not a request without work."""
     arrivals = np.asarray(arrivals, dtype=np.float64)
@@ -164,7 +163,7 @@ def load_azure_trace(path: Path) -> Trace:
         raise ProblemError(f"{path}: no requests")
     first = min(range(len(whole)), key=lambda k: (whole[k], fractions[k]))
     arrivals = (np.asarray(whole, np.int64) - whole[first]) + (np.asarray(fractions) - fractions[first])
-    return _make_trace(arrivals, prompt, output)
+    return make_trace(arrivals, prompt, output)
 
 
 def load_length_trace(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -177,113 +176,6 @@ def load_length_trace(path: Path) -> tuple[np.ndarray, np.ndarray]:
     if not prompt:
         raise ProblemError(f"{path}: no requests")
     return np.maximum(np.asarray(prompt, np.int64), 1), np.maximum(np.asarray(output, np.int64), 1)
-
-
-# -- generators ----------------------------------------------------------------------------------------------
-
-
-def generate_arrivals(rate: float, seconds: float, rng: np.random.Generator, cv: float = 1.0) -> np.ndarray:
-    """Arrival times in ``[0, seconds)`` of a renewal process of mean ``rate`` per second.
-
-    Gaps are gamma distributed with coefficient of variation ``cv``: ``cv = 1`` is a Poisson process, larger
-    values are burstier (as production traces are), smaller ones more regular.
-    """
-    if not (rate > 0 and seconds > 0 and cv > 0):
-        raise ValueError(f"arrivals need a positive rate, duration and cv (got {rate}, {seconds}, {cv})")
-    shape = 1.0 / (cv * cv)
-    scale = 1.0 / (rate * shape)
-    expected = rate * seconds
-    times: list[np.ndarray] = []
-    clock = 0.0
-    while clock < seconds:
-        batch = clock + np.cumsum(rng.gamma(shape, scale, int(expected + 6 * math.sqrt(expected) + 16)))
-        times.append(batch)
-        clock = float(batch[-1])
-    arrivals = np.concatenate(times)
-    return arrivals[arrivals < seconds]
-
-
-@dataclass(frozen=True)
-class LengthPreset:
-    """Lognormal prompt and output lengths, clipped to a maximum, with means matched after clipping.
-
-    Attributes:
-        prompt_mean, output_mean: target means in tokens.
-        prompt_sigma, output_sigma: standard deviation of the log of the length (the spread).
-        prompt_max, output_max: largest length drawn (a model's context and generation limits).
-    """
-
-    prompt_mean: float
-    prompt_sigma: float
-    output_mean: float
-    output_sigma: float
-    prompt_max: int = 16384
-    output_max: int = 2048
-
-
-# Fitted to the Azure 2023 traces: means as published, sigma = std of log lengths (conv 0.99/0.86, code 1.36/0.85).
-PRESETS = {
-    "conv": LengthPreset(1155, 0.99, 211, 0.86, prompt_max=16384, output_max=2048),
-    "code": LengthPreset(2048, 1.36, 28, 0.85, prompt_max=8192, output_max=2048),
-}
-
-
-def _clipped_lognormal_mean(mu: float, sigma: float, cap: float) -> float:
-    """E[min(X, cap)] for X lognormal(mu, sigma)."""
-    z = (math.log(cap) - mu) / sigma
-    below = math.exp(mu + sigma * sigma / 2) * _phi(z - sigma)
-    return below + cap * (1.0 - _phi(z))
-
-
-def _phi(x: float) -> float:
-    return 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))
-
-
-def lognormal_lengths(mean: float, sigma: float, cap: int, n: int, rng: np.random.Generator) -> np.ndarray:
-    """``n`` integer lengths in ``[1, cap]`` whose expected mean (before rounding) is ``mean``.
-
-    The log-mean is solved by bisection so that clipping at ``cap`` does not pull the mean below its target.
-    """
-    if not (0 < mean < cap and sigma > 0):
-        raise ValueError(f"lognormal lengths need 0 < mean < cap and sigma > 0 (got {mean}, {cap}, {sigma})")
-    low, high = math.log(mean) - 10 * sigma * sigma - 10, math.log(cap) + 10 * sigma
-    for _ in range(100):
-        mid = (low + high) / 2
-        low, high = (mid, high) if _clipped_lognormal_mean(mid, sigma, cap) < mean else (low, mid)
-    draws = rng.lognormal((low + high) / 2, sigma, n)
-    return np.clip(np.rint(draws), 1, cap).astype(np.int64)
-
-
-def synthetic_trace(preset: str | LengthPreset, rate: float, seconds: float, seed: int, cv: float = 1.0) -> Trace:
-    """A seeded trace: arrivals at ``rate`` per second (gamma gaps of ``cv``) over ``seconds``, preset lengths."""
-    spec = PRESETS[preset] if isinstance(preset, str) else preset
-    rng = np.random.default_rng(seed)
-    arrivals = generate_arrivals(rate, seconds, rng, cv)
-    n = len(arrivals)
-    prompt = lognormal_lengths(spec.prompt_mean, spec.prompt_sigma, spec.prompt_max, n, rng)
-    output = lognormal_lengths(spec.output_mean, spec.output_sigma, spec.output_max, n, rng)
-    return _make_trace(arrivals, prompt, output)
-
-
-def length_trace_windows(
-    prompt: np.ndarray, output: np.ndarray, rate: float, seconds: float, windows: int, seed: int, cv: float = 1.0
-) -> list[Trace]:
-    """``windows`` traces of ``seconds`` each: generated arrivals paired with a length trace's requests.
-
-    Lengths come from one seeded shuffle of the trace, taken in turn, so windows share no row until the trace
-    is used up (then it cycles).
-    """
-    if len(prompt) != len(output) or not len(prompt):
-        raise ValueError("a length trace needs as many prompt as output lengths, and at least one")
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(len(prompt))
-    traces, used = [], 0
-    for _ in range(windows):
-        arrivals = generate_arrivals(rate, seconds, rng, cv)
-        rows = order[np.arange(used, used + len(arrivals)) % len(order)]
-        used += len(arrivals)
-        traces.append(_make_trace(arrivals, np.asarray(prompt)[rows], np.asarray(output)[rows]))
-    return traces
 
 
 # -- instance data -------------------------------------------------------------------------------------------
@@ -301,7 +193,8 @@ class Replica:
         max_new_tokens: cap on every output (longer true outputs are cut, as a server's limit would).
         block_size: tokens per KV block.
         drain_seconds: least time after the arrival window before the run stops; the horizon is
-            ``duration + max(drain_seconds, 10 * slo_ttft)``, so requests of the window's end can finish.
+            ``duration + max(drain_seconds, slo_ttft + max_new_tokens * slo_tpot)``, so that the window's last
+            request, however long its answer, can still finish within its SLOs.
     """
 
     cost_model: str = "llama3-8b-h100"
@@ -347,7 +240,9 @@ def instance_data(trace: Trace, duration: float, replica: Replica) -> tuple[dict
         "kv_capacity_tokens": int(capacity),
         "max_new_tokens": int(replica.max_new_tokens),
         "cost": cost.to_data(),
-        "horizon": float(duration + max(replica.drain_seconds, 10 * replica.slo_ttft)),
+        "horizon": float(
+            duration + max(replica.drain_seconds, replica.slo_ttft + replica.max_new_tokens * replica.slo_tpot)
+        ),
         "duration": float(duration),
         "block_size": int(replica.block_size),
     }

@@ -72,7 +72,9 @@ def peak_blocks(loads, block_size):
     return peak // block_size
 
 
-_refused = {"key": None, "at": 0}
+# The last refusal of each instance, keyed by its state object (one per instance, updated in place): instances of
+# a split run side by side in one process, so a single module-level record would mix them.
+_refused = {}
 
 
 # EVOLVE-BLOCK-START
@@ -146,13 +148,14 @@ def schedule(state):
         if (tokens and tokens + chunk > max_batched_tokens) or blocks_for(r.context_tokens + 1, bs) > free:
             break
         if scenarios is None:
-            if _refused["key"] == key and 0 <= state.iteration - _refused["at"] < recheck:
+            refused = _refused.get(id(state))
+            if refused and refused[0] is state and refused[1] == key and 0 <= state.iteration - refused[2] < recheck:
                 break
             scenarios = [[load(q, d) for q in running] for d in range(draws)]
         new = [load(r, d) for d in range(draws)]
         if max(peak_blocks([*loads, extra], bs) for loads, extra in zip(scenarios, new)) > limit:
             if r is state.waiting[0]:
-                _refused["key"], _refused["at"] = key, state.iteration
+                _refused[id(state)] = (state, key, state.iteration)  # the state kept, so its id is not reused
             break
         prefill[r.id] = chunk
         for loads, extra in zip(scenarios, new):

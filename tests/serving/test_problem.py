@@ -72,8 +72,11 @@ def test_spec_maximises_goodput_then_minimises_p99_ttft(problem):
         ("goodput", "max", "req/s"),
         ("p99_ttft", "min", "s"),
         ("goodput_max_gap", "max", "req/s"),
+        ("capacity", "max", "req/s"),
         ("p99_tpot", "min", "s"),
     ]
+    # DistServe's capacity costs five simulations of every instance: measured only when selected
+    assert [o.name for o in problem.objectives if o.on_request] == ["capacity"]
     # the papers' other SLOs can be selected on; a run that names none selects on ours
     assert problem.spec.search_objectives == ("goodput", "p99_ttft")
     assert [o.name for o in RunConfig().search_objectives(problem.spec)] == [
@@ -101,7 +104,10 @@ def test_splits_are_deterministic_and_named_by_preset_and_load(problem):
     for split in ("smoke", "train", "test"):
         assert problem.instances(split) == problem.instances(split)
     train = problem.instances("train")
-    assert sorted(i.group for i in train) == ["code-high", "code-low", "conv-high", "conv-low"]
+    assert sorted(i.group for i in train) == [
+        "code-high", "conv-high", "longout-70b", "longout-high", "longout-mid", "longprompt-a100", "multiturn-70b",
+    ]  # fmt: skip
+    assert sorted({i.group for i in problem.instances("test")}) == sorted(i.group for i in train)
     assert len(problem.instances("smoke")) == 1 and len(problem.instances("smoke")[0].data["arrivals"]) < 100
     for instance in train:
         Workload.from_data(instance.data)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from problems.base import ProblemError
+from problems.serving import synthetic as sy
 from problems.serving import traces as wl
 from problems.serving.sim import Workload
 
@@ -86,7 +87,7 @@ def test_length_trace_reads_lengths_and_clamps_zero_outputs(tmp_path):
 
 
 def test_poisson_arrivals_have_the_rate_and_stay_in_the_window():
-    arrivals = wl.generate_arrivals(10.0, 2000.0, np.random.default_rng(1))
+    arrivals = sy.generate_arrivals(10.0, 2000.0, np.random.default_rng(1))
     assert len(arrivals) / 2000.0 == pytest.approx(10.0, rel=0.03)
     assert arrivals.min() >= 0 and arrivals.max() < 2000.0
     assert np.all(np.diff(arrivals) >= 0)
@@ -96,7 +97,7 @@ def test_poisson_arrivals_have_the_rate_and_stay_in_the_window():
 
 @pytest.mark.parametrize("cv", [0.5, 2.0, 4.0])
 def test_gamma_arrivals_have_the_coefficient_of_variation(cv):
-    arrivals = wl.generate_arrivals(5.0, 20000.0, np.random.default_rng(2), cv)
+    arrivals = sy.generate_arrivals(5.0, 20000.0, np.random.default_rng(2), cv)
     gaps = np.diff(arrivals)
     assert gaps.std() / gaps.mean() == pytest.approx(cv, rel=0.1)
     assert len(arrivals) / 20000.0 == pytest.approx(5.0, rel=0.1)
@@ -104,15 +105,15 @@ def test_gamma_arrivals_have_the_coefficient_of_variation(cv):
 
 def test_arrivals_reject_nonpositive_parameters():
     with pytest.raises(ValueError):
-        wl.generate_arrivals(0.0, 10.0, np.random.default_rng(0))
+        sy.generate_arrivals(0.0, 10.0, np.random.default_rng(0))
 
 
 @pytest.mark.parametrize("name", ["conv", "code"])
 def test_preset_lengths_have_the_azure_means(name):
-    preset = wl.PRESETS[name]
+    preset = sy.PRESETS[name]
     rng = np.random.default_rng(3)
-    prompt = wl.lognormal_lengths(preset.prompt_mean, preset.prompt_sigma, preset.prompt_max, 200_000, rng)
-    output = wl.lognormal_lengths(preset.output_mean, preset.output_sigma, preset.output_max, 200_000, rng)
+    prompt = sy.lognormal_lengths(preset.prompt_mean, preset.prompt_sigma, preset.prompt_max, 200_000, rng)
+    output = sy.lognormal_lengths(preset.output_mean, preset.output_sigma, preset.output_max, 200_000, rng)
     assert prompt.mean() == pytest.approx(preset.prompt_mean, rel=0.02)
     assert output.mean() == pytest.approx(preset.output_mean, rel=0.03)
     assert prompt.min() >= 1 and prompt.max() <= preset.prompt_max
@@ -120,16 +121,16 @@ def test_preset_lengths_have_the_azure_means(name):
 
 
 def test_synthetic_trace_is_seeded():
-    a = wl.synthetic_trace("conv", 4.0, 120.0, seed=5)
-    b = wl.synthetic_trace("conv", 4.0, 120.0, seed=5)
-    c = wl.synthetic_trace("conv", 4.0, 120.0, seed=6)
+    a = sy.synthetic_trace("conv", 4.0, 120.0, seed=5)
+    b = sy.synthetic_trace("conv", 4.0, 120.0, seed=5)
+    c = sy.synthetic_trace("conv", 4.0, 120.0, seed=6)
     assert all(np.array_equal(x, y) for x, y in zip((a.arrivals, a.prompt, a.output), (b.arrivals, b.prompt, b.output)))
     assert not np.array_equal(a.arrivals[:10], c.arrivals[:10])
     assert a.arrivals.max() < 120.0 and len(a) == pytest.approx(480, rel=0.25)
 
 
 def test_windows_are_rebased_and_partition_the_trace():
-    trace = wl.synthetic_trace("code", 5.0, 100.0, seed=7)
+    trace = sy.synthetic_trace("code", 5.0, 100.0, seed=7)
     first, second = trace.window(0.0, 50.0), trace.window(50.0, 50.0)
     assert len(first) + len(second) == len(trace)
     assert first.arrivals.max() < 50.0 and second.arrivals.min() >= 0.0
@@ -138,7 +139,7 @@ def test_windows_are_rebased_and_partition_the_trace():
 
 
 def test_compression_multiplies_the_rate():
-    trace = wl.synthetic_trace("conv", 2.0, 100.0, seed=8)
+    trace = sy.synthetic_trace("conv", 2.0, 100.0, seed=8)
     fast = trace.compressed(2.0)
     assert np.allclose(fast.arrivals * 2.0, trace.arrivals)
     assert np.array_equal(fast.output, trace.output)
@@ -148,11 +149,11 @@ def test_compression_multiplies_the_rate():
 
 def test_length_trace_windows_use_each_row_once_before_cycling():
     prompt, output = np.arange(1, 10_001), np.arange(10_001, 20_001)
-    traces = wl.length_trace_windows(prompt, output, 5.0, 100.0, 3, seed=9)
+    traces = sy.length_trace_windows(prompt, output, 5.0, 100.0, 3, seed=9)
     rows = np.concatenate([t.prompt for t in traces])
     assert len(rows) == len(set(rows.tolist()))
     assert all(np.array_equal(t.output - t.prompt, np.full(len(t), 10_000)) for t in traces)  # pairs kept
-    again = wl.length_trace_windows(prompt, output, 5.0, 100.0, 3, seed=9)
+    again = sy.length_trace_windows(prompt, output, 5.0, 100.0, 3, seed=9)
     assert all(np.array_equal(a.arrivals, b.arrivals) for a, b in zip(traces, again))
 
 
@@ -174,7 +175,8 @@ def test_instance_data_caps_outputs_and_leaves_out_unservable_requests():
 def test_instance_data_takes_the_gpus_cache_by_default_and_names_unknown_cost_models():
     data, _ = wl.instance_data(_trace([0.0], [10], [5]), 5.0, wl.Replica(slo_ttft=10.0))
     assert data["kv_capacity_tokens"] == data["cost"]["kv_capacity_tokens"]
-    assert data["horizon"] == 5.0 + 100.0  # 10 * slo_ttft beats the 60 s drain
+    # The last request may take slo_ttft + max_new_tokens * slo_tpot and still meet its SLOs; that beats 60 s.
+    assert data["horizon"] == pytest.approx(5.0 + 10.0 + 2048 * 0.1)
     with pytest.raises(ProblemError, match="unknown cost model"):
         wl.instance_data(_trace([0.0], [10], [5]), 5.0, wl.Replica(cost_model="gpt-9"))
 
@@ -203,3 +205,19 @@ def test_real_length_traces_load():
     for path in files:
         prompt, output = wl.load_length_trace(path)
         assert len(prompt) > 20_000 and prompt.min() >= 1 and output.min() >= 1
+
+
+def test_conversations_grow_their_context_turn_after_turn_at_the_requested_rate():
+    spec = sy.PRESETS["multiturn"]
+    trace = sy.synthetic_trace("multiturn", 6.0, 1200.0, seed=21)
+    assert len(trace) / 1200.0 == pytest.approx(6.0, rel=0.1)  # opens in steady state
+    # A turn's prompt holds the conversation so far: far above one system prompt plus one message.
+    assert trace.prompt.mean() > 2 * (spec.system_mean + spec.message_mean)
+    assert trace.prompt.max() <= spec.prompt_max and trace.output.max() <= spec.output_max
+    assert np.all(np.diff(trace.arrivals) >= 0)
+
+
+def test_uniform_preset_draws_within_its_ranges():
+    trace = sy.synthetic_trace("decode-heavy", 2.0, 500.0, seed=22)
+    assert trace.prompt.min() >= 32 and trace.prompt.max() <= 4096
+    assert trace.output.min() >= 2048 and trace.output.max() <= 4096
