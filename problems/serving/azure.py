@@ -28,38 +28,35 @@ def data_dir() -> Path:
     return Path(configured) if configured else Path(__file__).resolve().parents[3] / "shared" / "data"
 
 
-class Traces:
-    """The Azure traces of one loading of a split: each file read once per process, a warning per missing one."""
+def window(preset: str, window: tuple[float, ...] | list[float], rate: float) -> tuple[Trace | None, float]:
+    """The requests of ``window`` = ``[start, seconds]`` of the preset's trace compressed to ``rate`` per second,
+    and the compressed window's length; ``(None, 0)`` when the instance is to be generated."""
+    if not window or preset not in FILES:
+        return None, 0.0
+    trace = _load(data_dir() / SUBFOLDER / FILES[preset])
+    if trace is None:
+        return None, 0.0
+    start, seconds = float(window[0]), float(window[1])
+    piece = trace.window(start, seconds)
+    if not len(piece):
+        return None, 0.0
+    factor = rate * seconds / len(piece)
+    return piece.compressed(factor), seconds / factor
 
-    def window(self, preset: str, window: tuple[float, ...] | list[float], rate: float) -> tuple[Trace | None, float]:
-        """The requests of ``window`` = ``[start, seconds]`` of the preset's trace compressed to ``rate`` per
-        second, and the compressed window's length; ``(None, 0)`` when the instance is to be generated."""
-        if not window or preset not in FILES:
-            return None, 0.0
-        path = data_dir() / SUBFOLDER / FILES[preset]
-        trace = self._load(path)
-        if trace is None:
-            return None, 0.0
-        start, seconds = float(window[0]), float(window[1])
-        piece = trace.window(start, seconds)
-        if not len(piece):
-            return None, 0.0
-        factor = rate * seconds / len(piece)
-        return piece.compressed(factor), seconds / factor
 
-    @staticmethod
-    def _load(path: Path) -> Trace | None:
-        if path in _LOADED:
-            return _LOADED[path]
-        if not path.is_file():
-            if path not in _WARNED:
-                _WARNED.add(path)
-                print(
-                    f"serving: {path.name} not found in {path.parent} (set ADRS_DATA_DIR to the folder holding "
-                    f"{SUBFOLDER}/); its instances are synthetic stand-ins of the same means. The trace is on GitHub, "
-                    "Azure/AzurePublicDataset, data/.",
-                    file=sys.stderr,
-                )
-            return None
-        _LOADED[path] = load_azure_trace(path)
+def _load(path: Path) -> Trace | None:
+    """The trace at ``path``, read once per process; None, with a warning the first time, when it is absent."""
+    if path in _LOADED:
         return _LOADED[path]
+    if not path.is_file():
+        if path not in _WARNED:
+            _WARNED.add(path)
+            print(
+                f"serving: {path.name} not found in {path.parent} (set ADRS_DATA_DIR to the folder holding "
+                f"{SUBFOLDER}/); its instances are synthetic stand-ins of the same means. The trace is on GitHub, "
+                "Azure/AzurePublicDataset, data/.",
+                file=sys.stderr,
+            )
+        return None
+    _LOADED[path] = load_azure_trace(path)
+    return _LOADED[path]

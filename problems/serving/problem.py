@@ -152,10 +152,9 @@ class ServingProblem(Problem):
         plans = self._plans.get(split)
         if plans is None:
             raise ProblemError(f"unknown split {split!r}; choose one of {', '.join(self._plans)}")
-        traces = azure.Traces()
         instances: list[Instance] = []
         for k, plan in enumerate(plans):
-            trace, seconds = traces.window(plan.preset, plan.azure_window, plan.rate)
+            trace, seconds = azure.window(plan.preset, plan.azure_window, plan.rate)
             if trace is None:
                 trace = synthetic.synthetic_trace(plan.preset, plan.rate, plan.seconds, plan.seed, plan.cv)
                 seconds = plan.seconds
