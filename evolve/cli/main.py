@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -28,7 +29,8 @@ from evolve.llm.bandit import ModelBandit
 from evolve.llm.ledger import LLMLedger
 from evolve.mutators.llm import ModelChoice
 from evolve.mutators.registry import build_mutators, check_names
-from evolve.review import display
+from evolve.review import display, verdict
+from evolve.review.report import yardsticks
 from evolve.search import run_lock
 from evolve.search.loop import Loop, SeedFailed
 from evolve.wiring import RUN_FILE, UserError, full_disk_is_a_user_error, load_problem, make_evaluator
@@ -84,8 +86,19 @@ def _run_loop(
         print(display.table(["model", "calls", "frontier hits", "dollars", "hits per dollar"], bandit.summary()))
     seeds = [p for p in loop.programs.values() if p.mutator == "seed"]
     print("for comparison, the seed program:\n" + display.frontier_table(seeds, problem.objectives).split("\n", 2)[2])
+    _print_verdict(loop, problem, evaluator, run_dir)
     print(f"\nrun directory: {run_dir}   (adrs show {run_dir} ID, adrs resume {run_dir})")
     return 0
+
+
+def _print_verdict(loop: Loop, problem: Problem, evaluator: Evaluator, run_dir: Path) -> None:
+    """Whether the run beat the problem's best baselines, scored now on its train and test instances (cached in
+    the run directory, where the report finds them)."""
+    print("\nscoring the problem's baselines on the run's train and test instances...", flush=True)
+    yard = yardsticks.yardsticks(problem, run_dir, lambda: contextlib.nullcontext(evaluator))
+    print("verdict against the best baseline, on train (selected on) and test (held out):")
+    for line in verdict.verdict_lines(loop.frontier(), loop.objectives, yard.baselines):
+        print("  " + line)
 
 
 def _live_report(

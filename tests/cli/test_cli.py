@@ -26,6 +26,11 @@ def test_a_short_run_finds_a_program_better_than_the_seed_on_train_and_on_test(t
     printed = capsys.readouterr().out
     assert "Frontier on train" in printed and "gap[%] test" in printed
     assert "for comparison, the seed program:\n1 " in printed
+    # The verdict: one line per selected objective against the best baseline, scored and cached for the report.
+    verdict = printed.split("verdict against the best baseline", 1)[1].splitlines()[1:3]
+    assert [line.split(":")[0].strip() for line in verdict] == ["gap", "time_ms"]
+    assert all(" beats the best baseline (" in line or " does not beat " in line for line in verdict)
+    assert "mdd" in verdict[0] and (tmp_path / "r" / "baselines.json").is_file()
     archive = Archive(sqlite_url(tmp_path / "r"))
     programs = archive.programs(1)
     seed = next(p for p in programs if p.mutator == "seed")

@@ -170,8 +170,12 @@ def test_adrs_report_scores_the_baselines_once_and_then_reads_them_from_the_run_
     monkeypatch.setattr(evolve.review.report.page, "make_evaluator", no_sandbox)
     assert main(["report", str(run_dir), "-o", str(tmp_path / "r.html")]) == 0
     assert "wrote" in capsys.readouterr().out
-    data = embedded_data((tmp_path / "r.html").read_text())
+    page = (tmp_path / "r.html").read_text()
+    data = embedded_data(page)
     assert len(data["baselines"]) == 4 and all(b["test"] for b in data["baselines"])
+    # the verdict the CLI prints, one line per selected objective against the best baseline
+    verdict = page.split('<div class="verdict">', 1)[1].split("</div>", 1)[0]
+    assert verdict.count("<li>") == 2 and "<li>gap: program " in verdict and "<li>time_ms: program " in verdict
 
 
 def test_report_mistakes_are_one_line_with_a_hint(tmp_path, capsys):

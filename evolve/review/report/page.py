@@ -24,6 +24,7 @@ from typing import Any
 from evaluators.evaluator import Evaluator
 from evolve.archive.models import LLMCall
 from evolve.archive.store import ProgramRecord
+from evolve.review import verdict
 from evolve.review.report import data as report_data
 from evolve.review.report import yardsticks
 from evolve.review.report.yardsticks import Yardsticks
@@ -219,6 +220,16 @@ def _metric_headers(run: RunView, splits: Sequence[str]) -> list[str]:
     return [f"{o.name}[{o.unit}] {s}" if o.unit else f"{o.name} {s}" for s in splits for o in run.problem.objectives]
 
 
+def _verdict(run: RunView, yard: Yardsticks, frontier: Sequence[ProgramRecord]) -> str:
+    """The run's verdict against the best baseline (``evolve/review/verdict.py``), as the CLI prints it."""
+    if not yard.baselines:
+        return ""
+    lines = "".join(f"<li>{_e(line)}</li>" for line in verdict.verdict_lines(frontier, run.objectives, yard.baselines))
+    return (
+        f'<div class="verdict"><p>Verdict against the best baseline, train and held-out test:</p><ul>{lines}</ul></div>'
+    )
+
+
 def _summary(
     run: RunView, data: dict[str, Any], yard: Yardsticks, programs: Sequence[ProgramRecord], calls: Sequence[LLMCall]
 ) -> str:
@@ -273,6 +284,7 @@ point to open its program.</p>
 <div class="controls">x <select id="axis-x"></select> y <select id="axis-y"></select></div>
 <div class="pair"><div id="frontier-train" class="plot"></div><div id="frontier-test" class="plot"></div></div>
 {_yardstick_note(yard)}
+{_verdict(run, yard, [by_id[i] for i in data["frontier"]])}
 {_table(["id", *_metric_headers(run, ("train", "test")), "mutator", "generation"], frontier_rows, "frontier")}
 {_yardstick_table(run, yard)}
 </section>
