@@ -86,7 +86,10 @@ def _run_loop(
         print(display.table(["model", "calls", "frontier hits", "dollars", "hits per dollar"], bandit.summary()))
     seeds = [p for p in loop.programs.values() if p.mutator == "seed"]
     print("for comparison, the seed program:\n" + display.frontier_table(seeds, problem.objectives).split("\n", 2)[2])
-    _print_verdict(loop, problem, evaluator, run_dir)
+    if outcome.reason == "interrupted":  # the user wants out: scoring the baselines can take minutes
+        print(f"\nverdict skipped (interrupted): `adrs report {run_dir}` scores the baselines and gives it")
+    else:
+        _print_verdict(loop, problem, evaluator, run_dir)
     print(f"\nrun directory: {run_dir}   (adrs show {run_dir} ID, adrs resume {run_dir})")
     return 0
 

@@ -107,6 +107,7 @@ def test_ctrl_c_stops_a_run_cleanly_after_the_current_iteration(tmp_path):
     out, err = process.communicate(timeout=60)
     assert process.returncode == 0, err
     assert "run stopped: interrupted" in out and "Frontier on train" in out
+    assert "verdict skipped (interrupted)" in out and not (tmp_path / "r" / "baselines.json").exists()
     run = archive.run(1)
     assert run.status == "stopped" and 2 <= run.iteration < 200
 
