@@ -48,13 +48,7 @@ def oracle_policy(workload: Workload) -> Callable:
         chunks, plan, added, _ = slo_aware.plan_running(cost, running, target, bs)
         if added > state.free_blocks:  # cannot happen while admission is exact; kept as the engine's rule
             return slo_aware.schedule(state)
-        decodes = plan[1]
-        decode_kv = sum(r.context_tokens for r in running if r.remaining_prefill == 0)
-        rate = max(1, slo_aware.largest_chunk(cost, [0, decodes, decode_kv, 0], 0, 1 << 20, target))
-
-        def prefill_done(tokens: int) -> float:
-            return state.clock + tokens // rate * target + cost.iteration_seconds(tokens % rate, decodes, decode_kv)
-
+        prefill_done = slo_aware.prefill_finish(cost, running, state.clock, target)
         ahead = sum(r.remaining_prefill for r in running)
         feasible, late = [], []
         for r in sorted(state.waiting, key=life_cost):

@@ -142,7 +142,7 @@ class ServingProblem(Problem):
 
     def select_objectives(self, names: Sequence[str]) -> None:
         """``capacity`` named: every instance is evaluated at each rate of ``[options] capacity_ladder``."""
-        self._ladder = tuple(self._ladder_option) if "capacity" in names else ()
+        self._ladder = self._ladder_option if "capacity" in names else ()
 
     def extra_splits(self) -> tuple[str, ...]:
         """The named settings of docs/serving.md (``lit-*``: the literature's orderings) beside smoke/train/test."""

@@ -81,6 +81,16 @@ def plan_running(cost, running, target, block_size):
     return chunks, plan, added, pending
 
 
+def prefill_finish(cost, running, clock, target):
+    """A function of a count of prompt tokens: the clock by which they are predicted to be prefilled behind the
+    running batch's decodes, in iterations of `target` seconds (each the most prefill that keeps it within
+    `target`), the last one shorter."""
+    decoding = [r for r in running if r.remaining_prefill == 0]
+    decodes, decode_kv = len(decoding), sum(r.context_tokens for r in decoding)
+    rate = max(1, largest_chunk(cost, [0, decodes, decode_kv, 0], 0, 1 << 20, target))
+    return lambda tokens: clock + tokens // rate * target + cost.iteration_seconds(tokens % rate, decodes, decode_kv)
+
+
 # EVOLVE-BLOCK-START
 def schedule(state):
     """One iteration's decision: decodes and chunks within the TPOT-derived time, EDF admission of feasible ones."""
@@ -103,13 +113,7 @@ def schedule(state):
         return {"prefill": chunks, "preempt": preempt}
     free -= added
 
-    # Prefill rate at this batch: `rate` tokens per iteration of `target` seconds, the last one shorter.
-    decodes, decode_kv = plan[1], sum(r.context_tokens for r in running if r.remaining_prefill == 0)
-    rate = max(1, largest_chunk(cost, [0, decodes, decode_kv, 0], 0, 1 << 20, target))
-
-    def finish_time(tokens):
-        return state.clock + tokens // rate * target + cost.iteration_seconds(tokens % rate, decodes, decode_kv)
-
+    finish_time = prefill_finish(cost, running, state.clock, target)
     ahead = sum(r.remaining_prefill for r in running)
     resumed, fresh, deferred = [], [], []
     for r in state.waiting:
