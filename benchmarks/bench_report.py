@@ -31,7 +31,7 @@ from evolve.api import open_run  # noqa: E402
 from evolve.archive.store import Archive, NewLLMCall, NewProgram, sqlite_url  # noqa: E402
 from evolve.config import RunConfig  # noqa: E402
 from evolve.review.report.page import write_report  # noqa: E402
-from evolve.search.loop import frontier_of  # noqa: E402
+from evolve.search.frontier import frontier_of  # noqa: E402
 from problems import registry  # noqa: E402
 
 PER_ITERATION = 8

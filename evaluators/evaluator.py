@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import hashlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -11,7 +12,7 @@ from typing import Any
 from evaluators import ast_guard
 from evaluators.pool import Job, Pool
 from evaluators.sandbox import SandboxResult
-from problems.base import Instance, InstanceRun, Problem, Verdict, is_finite_number
+from problems.base import STRESS, Instance, InstanceRun, Problem, Verdict, is_finite_number
 
 MAX_CODE_BYTES = 200_000
 
@@ -21,13 +22,14 @@ class EvaluationResult:
     """A program's evaluation on one split.
 
     Attributes:
-        split: ``static``, ``smoke``, ``train`` or ``test``.
+        split: ``static``, ``smoke``, ``train``, ``stress`` or ``test`` (or a problem's named extra split).
         status: ``ok``, or why it failed: ``invalid`` (static check), ``error`` (raised or did not load),
             ``timeout``, ``crashed`` or ``infeasible`` (the verifier rejected an output).
         metrics: objective values and extras (empty unless ok).
         groups: the same metrics per instance class.
         per_instance: one record per instance: id, group, feasible, reason, seconds (measured by the sandbox
-            server around the call, plus an equal share of the time the program took to load) and verifier values.
+            server around the call, plus an equal share of the time the program took to load), output_digest (a digest
+            of the output as received: equal digests, equal behaviour) and verifier values.
         feedback: text for the researcher and for prompts: the reason of a failure, or a summary.
         seconds: wall time of this evaluation.
     """
@@ -75,7 +77,8 @@ class Evaluator:
 
     def instances(self, split: str) -> list[Instance]:
         if split not in self._instances:
-            self._instances[split] = self.problem.instances(split)
+            stress = split == STRESS
+            self._instances[split] = self.problem.stress_instances() if stress else self.problem.instances(split)
         return self._instances[split]
 
     def use_instances(self, split: str, instances: list[Instance]) -> None:
@@ -111,12 +114,15 @@ class Evaluator:
     def cascade_many(
         self, codes: Sequence[str], splits: Sequence[str] = ("smoke", "train")
     ) -> list[list[EvaluationResult]]:
-        """Each program through ``splits`` in turn; a program stops at its first failed stage."""
+        """Each program through ``splits`` in turn; a program stops at its first failed stage. A split without
+        instances (a problem with no stress set) is no stage."""
         histories: list[list[EvaluationResult]] = [[] for _ in codes]
         alive = list(range(len(codes)))
         for split in splits:
             if not alive:
                 break
+            if not self.instances(split):
+                continue
             results = self.evaluate_many([codes[i] for i in alive], split)
             for index, result in zip(alive, results):
                 histories[index].append(result)
@@ -154,6 +160,7 @@ class Evaluator:
                     "feasible": verdict.feasible,
                     "reason": verdict.reason,
                     "seconds": charged,
+                    "output_digest": hashlib.blake2b(result.raw, digest_size=8).hexdigest(),
                     **verdict.values,
                 }
             )

@@ -95,6 +95,14 @@ def check_intact(parent_code: str, child_code: str) -> str | None:
     return None
 
 
+def block_problem(parent_code: str, child_code: str) -> str | None:
+    """``check_intact``'s reason, or why the child's markers cannot be read; None when the child is fine."""
+    try:
+        return check_intact(parent_code, child_code)
+    except BlockError as exc:
+        return f"EVOLVE-BLOCK markers broken: {exc}"
+
+
 def normalized_hash(code: str) -> str:
     """SHA-256 hex digest of the program's syntax tree, so comments and formatting do not matter.
 

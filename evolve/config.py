@@ -45,7 +45,12 @@ class RunConfig:
         objectives: names of the problem's objectives that selection uses, the first being the primary one (empty:
             the problem's ``search_objectives``, else all of them, in the problem's order). E.g. ``["gap"]``
             ignores measured time, which makes a seeded run's archive the same on any machine and executor.
-        mutators: mutator name -> weight of being chosen for a proposal.
+        baselines_in_population: start the population with the problem's shipped baselines beside its seed, so
+            that the frontier starts at the best human heuristic and every discovery is measured against it.
+        timing_tolerance: relative margin by which a child with its parent's outputs must beat the parent's
+            measured objective (a wall time), in paired re-measurements, to be kept (``evolve/search/behaviour.py``).
+        mutators: mutator name (``genetic``, ``tune``, ``blend``, ``component``, ``llm``; docs/search.md) -> weight
+            of being chosen for a proposal.
         tune_trials: Optuna trials per ``tune`` proposal.
         unsafe_no_sandbox: run candidates without namespaces; only where bubblewrap cannot work.
         models: litellm model strings for the ``llm`` mutator, each optionally ``@WEIGHT``.
@@ -81,7 +86,11 @@ class RunConfig:
     executor: str = "local"
     ray_address: str = ""
     objectives: tuple[str, ...] = ()
-    mutators: dict[str, float] = field(default_factory=lambda: {"genetic": 0.75, "tune": 0.25})
+    baselines_in_population: bool = True
+    timing_tolerance: float = 0.1
+    mutators: dict[str, float] = field(
+        default_factory=lambda: {"genetic": 0.55, "tune": 0.25, "blend": 0.1, "component": 0.1}
+    )
     tune_trials: int = 12
     unsafe_no_sandbox: bool = False
     models: tuple[str, ...] = ()
@@ -119,6 +128,8 @@ class RunConfig:
                 raise ConfigError(f"prices[{model!r}] must be [input, output] dollars per token, got {price!r}")
         if self.model_selection not in ("bandit", "weights"):
             raise ConfigError(f"model_selection must be bandit or weights, got {self.model_selection!r}")
+        if not 0 <= self.timing_tolerance < 1:
+            raise ConfigError(f"timing_tolerance must lie in [0, 1), got {self.timing_tolerance}")
         if not 0 <= self.rewrite_share <= 1:
             raise ConfigError(f"rewrite_share must lie in [0, 1], got {self.rewrite_share}")
 

@@ -25,6 +25,7 @@ except ModuleNotFoundError:  # Python 3.10
 from typing import Any, Literal
 
 SPLITS = ("smoke", "train", "test")
+STRESS = "stress"  # edge cases and out-of-distribution instances: checked for valid outputs, never scored
 
 
 class ProblemError(ValueError):
@@ -47,6 +48,9 @@ class Objective:
         description: one line for prompts and reports.
         on_request: measured only when a run selects it (``Problem.select_objectives``), being costly; it is
             absent from the metrics of other evaluations.
+        measured: a measurement of the machine (a wall time), not a function of the outputs: two runs of the
+            same code differ by noise, so a search never credits a program that only differs from its parent
+            in such a value unless a paired re-measurement confirms it (``evolve/search/behaviour.py``).
     """
 
     name: str
@@ -54,6 +58,7 @@ class Objective:
     unit: str = ""
     description: str = ""
     on_request: bool = False
+    measured: bool = False
 
     def oriented(self, value: float) -> float:
         """The value turned into a quantity to minimise (max objectives are negated)."""
@@ -134,6 +139,8 @@ class ProblemSpec:
             and ``play`` (``evaluators/lockstep.py``).
         seed: path of the initial program, relative to the ``seeds/`` folder.
         baselines: human baseline programs, relative to the ``seeds/`` folder.
+        components: building blocks for the ``component`` mutator (programs whose EVOLVE-BLOCK defines a function
+            a seed's block also defines, e.g. an improvement step), relative to the ``seeds/`` folder.
         seconds_per_instance: wall-clock limit for one call of the candidate on one instance.
         memory_mb: address-space limit of the candidate's process.
         options: problem-specific settings from the ``[options]`` table.
@@ -151,6 +158,7 @@ class ProblemSpec:
     runner: str
     seed: str
     baselines: tuple[str, ...]
+    components: tuple[str, ...] = ()
     seconds_per_instance: float = 2.0
     memory_mb: int = 1024
     options: dict[str, Any] = field(default_factory=dict)
@@ -172,6 +180,7 @@ class ProblemSpec:
                 runner=raw["runner"],
                 seed=raw["seed"],
                 baselines=tuple(raw.get("baselines", ())),
+                components=tuple(raw.get("components", ())),
                 seconds_per_instance=float(limits.get("seconds_per_instance", 2.0)),
                 memory_mb=int(limits.get("memory_mb", 1024)),
                 options=dict(raw.get("options", {})),
@@ -225,6 +234,12 @@ class Problem(ABC):
     def instances(self, split: str) -> list[Instance]:
         """The instances of ``smoke``, ``train`` or ``test``; deterministic across calls and machines."""
 
+    def stress_instances(self) -> list[Instance]:
+        """Edge cases and instances outside the train distribution (larger, more skewed, tiny or empty inputs):
+        a program must give a valid output on each before it may join a run's frontier. Their values are never
+        selected on, so references may be trivial. Empty (the default): no robustness stage."""
+        return []
+
     def select_objectives(self, names: Sequence[str]) -> None:
         """Told which objectives a run selects on (or ``adrs eval/bench --objectives`` asks for), before any
         instance is loaded: a problem may measure a costly objective only when it is named (serving's
@@ -272,6 +287,9 @@ class Problem(ABC):
 
     def baselines(self) -> list[Path]:
         return [(self.spec.seeds_root or seeds_dir()) / b for b in self.spec.baselines]
+
+    def components(self) -> list[Path]:
+        return [(self.spec.seeds_root or seeds_dir()) / c for c in self.spec.components]
 
 
 def check_unique_seeds(problem: str, seeds: Sequence[tuple[str, int]]) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,14 @@ from sqlalchemy.orm import sessionmaker
 
 from evaluators.evaluator import EvaluationResult
 from evolve.archive.models import Base, Evaluation, LLMCall, Migration, Program, Progress, Run
+from evolve.archive.records import (
+    EvaluationRecord,
+    NewLLMCall,
+    NewProgram,
+    ProgramRecord,
+    ProgressRecord,
+    RunRecord,
+)
 
 DB_FILENAME = "archive.db"
 _SCHEMA_LOCK = 0x61647273  # "adrs": the PostgreSQL advisory lock held while creating the tables
@@ -28,111 +35,6 @@ _SCHEMA_LOCK = 0x61647273  # "adrs": the PostgreSQL advisory lock held while cre
 
 class ArchiveUnavailable(RuntimeError):
     """The database URL names a driver that is not installed."""
-
-
-@dataclass(frozen=True)
-class EvaluationRecord:
-    split: str
-    status: str
-    metrics: dict[str, float]
-    groups: dict[str, Any]
-    per_instance: list[Any]
-    feedback: str
-    seconds: float
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "ok"
-
-
-@dataclass(frozen=True)
-class ProgramRecord:
-    id: int
-    run_id: int
-    code: str
-    code_hash: str
-    parent_ids: tuple[int, ...]
-    island: int
-    generation: int
-    iteration: int
-    mutator: str
-    model: str | None
-    note: str
-    evaluations: dict[str, EvaluationRecord] = field(default_factory=dict)
-
-    def metrics(self, split: str = "train") -> dict[str, float] | None:
-        """Metrics on ``split`` when the program passed it, else None."""
-        evaluation = self.evaluations.get(split)
-        return evaluation.metrics if evaluation is not None and evaluation.ok else None
-
-    @property
-    def status(self) -> str:
-        """The status of the last stage reached (``ok`` when it passed train)."""
-        for split in ("train", "smoke", "static"):
-            if split in self.evaluations:
-                return self.evaluations[split].status
-        return "unevaluated"
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    id: int
-    problem: str
-    config: dict[str, Any]
-    seed: int
-    status: str
-    iteration: int
-    evaluations: int
-    wall_seconds: float
-    dollars: float = 0.0
-    tokens: int = 0
-
-
-@dataclass(frozen=True)
-class ProgressRecord:
-    """The run's cumulative counters after ``iteration`` was committed."""
-
-    iteration: int
-    evaluations: int
-    wall_seconds: float
-    dollars: float
-    tokens: int
-
-
-@dataclass(frozen=True)
-class NewLLMCall:
-    """One model call to store; ``child`` is the index, in the same commit, of the program it produced."""
-
-    model: str
-    request_hash: str
-    messages: tuple[tuple[str, str], ...]
-    temperature: float
-    response: str
-    status: str
-    detail: str
-    parent_id: int
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    dollars: float = 0.0
-    latency_seconds: float = 0.0
-    attempts: int = 1
-    cached: bool = False
-    child: int | None = None
-
-
-@dataclass(frozen=True)
-class NewProgram:
-    """A program to store with its evaluations in one transaction."""
-
-    code: str
-    code_hash: str
-    parent_ids: tuple[int, ...]
-    island: int
-    generation: int
-    mutator: str
-    note: str
-    evaluations: list[EvaluationResult]
-    model: str | None = None
 
 
 def sqlite_url(run_dir: Path) -> str:

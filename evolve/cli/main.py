@@ -32,7 +32,8 @@ from evolve.mutators.registry import build_mutators, check_names
 from evolve.review import display, verdict
 from evolve.review.report import yardsticks
 from evolve.search import run_lock
-from evolve.search.loop import Loop, SeedFailed
+from evolve.search.loop import Loop
+from evolve.search.population import SeedFailed
 from evolve.wiring import RUN_FILE, UserError, full_disk_is_a_user_error, load_problem, make_evaluator
 from problems.base import Problem
 
@@ -340,7 +341,9 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("problem", help="the problem, or its folder's path")
         if name == "eval":
             sub.add_argument("file", type=Path)
-        sub.add_argument("--split", default="test", help="smoke, train, test (default) or a problem's named setting")
+        sub.add_argument(
+            "--split", default="test", help="smoke, train, test (default), stress (robustness set) or a named setting"
+        )
         sub.add_argument("--instances", type=Path, help="an instance file in one of the problem's formats")
         if name == "eval":
             sub.add_argument("--sweep-rate", action="store_true", help="find the highest rate with >= 90%% attainment")

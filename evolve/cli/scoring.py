@@ -10,7 +10,7 @@ from pathlib import Path
 from evaluators.evaluator import EvaluationResult
 from evolve.review import display
 from evolve.wiring import UserError, load_problem, make_evaluator
-from problems.base import SPLITS, Instance, Problem, ProblemError
+from problems.base import SPLITS, STRESS, Instance, Problem, ProblemError
 
 # Metrics a problem's GPU verifier adds (``adrs eval/bench --gpu``), shown when present.
 GPU_METRICS = ("step_ms", "ideal_step_ms", "step_over_ideal")
@@ -42,7 +42,7 @@ def _split(problem: Problem, args: argparse.Namespace) -> str:
     """The split to score on: ``file`` for ``--instances``, else ``--split``, checked against the problem's."""
     if args.instances:
         return "file"
-    known = (*SPLITS, *problem.extra_splits())
+    known = (*SPLITS, *((STRESS,) if problem.stress_instances() else ()), *problem.extra_splits())
     if args.split not in known:
         raise UserError(f"{problem.name} has no split {args.split!r}", f"choose one of {', '.join(known)}")
     return args.split

@@ -6,9 +6,9 @@ from evolve.archive.store import Archive
 from evolve.config import ConfigError, RunConfig
 from evolve.llm.ledger import ArchiveCache, LLMLedger
 from evolve.mutator import Mutator
-from problems.base import ProblemSpec
+from problems.base import ProblemSpec, seeds_dir
 
-AVAILABLE = ("genetic", "llm", "tune")
+AVAILABLE = ("blend", "component", "genetic", "llm", "tune")
 
 
 def check_names(config: RunConfig) -> None:
@@ -32,6 +32,14 @@ def build_mutators(config: RunConfig, spec: ProblemSpec, ledger: LLMLedger, repl
         from evolve.mutators.genetic import GeneticMutator
 
         mutators["genetic"] = GeneticMutator()
+    if "blend" in config.mutators:
+        from evolve.mutators.blend import BlendMutator
+
+        mutators["blend"] = BlendMutator()
+    if "component" in config.mutators:
+        from evolve.mutators.component import ComponentMutator
+
+        mutators["component"] = ComponentMutator([(spec.seeds_root or seeds_dir()) / c for c in spec.components])
     if "tune" in config.mutators:
         from evolve.mutators.tune import TuneMutator
 

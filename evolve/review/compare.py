@@ -107,7 +107,7 @@ def summarize(run: RunView) -> RunSummary:
             dollars_by_iteration[call.iteration] = dollars_by_iteration.get(call.iteration, 0.0) + call.dollars
     best: dict[str, Best] = {}
     for objective in run.problem.objectives:
-        scored = [p for p in programs if (p.metrics("train") or {}).get(objective.name) is not None]
+        scored = [p for p in programs if p.selectable and p.metrics("train").get(objective.name) is not None]
         if not scored:
             continue
         # The first program to reach the best value: ties go to the earliest, which is what it cost to get there.

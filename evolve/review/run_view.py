@@ -19,7 +19,7 @@ from evolve.archive.models import LLMCall
 from evolve.archive.store import Archive, ProgramRecord, ProgressRecord, RunRecord, sqlite_url
 from evolve.config import ConfigError, RunConfig
 from evolve.review import display
-from evolve.search.loop import frontier_of
+from evolve.search.frontier import frontier_of
 from evolve.wiring import RUN_FILE, UserError, load_problem
 from problems.base import Objective, Problem
 
@@ -91,7 +91,7 @@ class RunView:
         optimistic test score.
         """
         chosen = self._objective(objective)
-        scored = [p for p in self.programs() if p.metrics(split) is not None]
+        scored = [p for p in self.programs() if p.selectable and p.metrics(split) is not None]
         if not scored:
             return None
         return min(scored, key=lambda p: (chosen.oriented(p.metrics(split)[chosen.name]), p.id))

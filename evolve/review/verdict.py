@@ -54,6 +54,10 @@ def verdict_lines(
             lines.append(f"{objective.name}: no frontier program was scored on train; does not beat {best['test'][0]}")
             continue
         program = min(scored, key=lambda p: objective.oriented(p.metrics("train")[objective.name]))
+        if program.mutator == "baseline":  # the run started from the baselines and found nothing better
+            name = program.note.removeprefix("baseline ")
+            lines.append(f"{objective.name}: the best program on train is the baseline {name} itself; nothing beats it")
+            continue
         values = {split: (program.metrics(split) or {}).get(objective.name) for split in SPLITS}
         parts, wins = [], 0
         for split in SPLITS:

@@ -12,7 +12,7 @@ import random
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,43 +24,22 @@ from evolve.config import RunConfig
 from evolve.llm.ledger import CallRecord, LLMLedger
 from evolve.mutator import Candidate, MutationContext, Mutator
 from evolve.search import records
+from evolve.search.behaviour import STAGE as BEHAVIOUR
+from evolve.search.behaviour import BehaviourCheck
+from evolve.search.frontier import frontier_of, oriented
 from evolve.search.island import Island, Member
-from evolve.search.pareto import pareto_front
-from problems.base import Objective
+from evolve.search.population import INITIAL, initial_programs, starters
 
 STOP_FILE = "STOP"
-CASCADE = ("smoke", "train")
-
-
-class SeedFailed(RuntimeError):
-    """The problem's initial program does not pass its own cascade."""
+# Smoke fails fast, train is what selection uses, stress (when the problem has a stress set) must give valid
+# outputs before a program may join the frontier.
+CASCADE = ("smoke", "train", "stress")
 
 
 @dataclass(frozen=True)
 class LoopOutcome:
     status: str  # finished | stopped | budget
     reason: str
-
-
-def oriented(metrics: dict[str, float], objectives: Sequence[Objective]) -> tuple[float, ...]:
-    """Objective values turned into a vector to minimise."""
-    return tuple(o.oriented(metrics[o.name]) for o in objectives)
-
-
-def frontier_of(programs: Iterable[ProgramRecord], objectives: Sequence[Objective]) -> list[ProgramRecord]:
-    """Programs not dominated on train, best primary objective first.
-
-    Programs with the same train values are one point of the frontier, stood for by the first of them (lowest
-    id): with a deterministic objective, edits of dead code would otherwise each join it, and each be scored on
-    test.
-    """
-    scored = sorted((p for p in programs if p.metrics("train") is not None), key=lambda p: p.id)
-    points = [oriented(p.metrics("train"), objectives) for p in scored]
-    first = {}
-    for index, point in enumerate(points):
-        first.setdefault(point, index)
-    front = [i for i in pareto_front(points) if first[points[i]] == i]
-    return sorted((scored[i] for i in front), key=lambda p: oriented(p.metrics("train"), objectives))
 
 
 @dataclass(frozen=True)
@@ -97,6 +76,7 @@ class Loop:
         # with them every selection and every prompt, are the recorded ones.
         self.replayed = {p.code_hash: p for p in replayed}
         self.objectives = config.search_objectives(evaluator.problem.spec)
+        self.behaviour = BehaviourCheck(self.objectives, self._evaluate_counted, tolerance=config.timing_tolerance)
         self.islands = [Island(i, config.population_size) for i in range(config.islands)]
         self.programs: dict[int, ProgramRecord] = {}
         self.known_hashes: set[str] = set()
@@ -127,14 +107,13 @@ class Loop:
         self.programs[program.id] = program
         self.known_hashes.add(program.code_hash)
         self._frontier = None
-        # The seed starts every island; other programs start on the island of their parent.
-        for island in range(len(self.islands)) if program.mutator == "seed" else [program.island]:
+        # The initial population starts every island; other programs start on the island of their parent.
+        for island in range(len(self.islands)) if program.mutator in INITIAL else [program.island]:
             self._place(program, island)
 
     def _place(self, program: ProgramRecord, island: int) -> None:
-        metrics = program.metrics("train")
-        if metrics is not None and island < len(self.islands):
-            self.islands[island].add(Member(program.id, oriented(metrics, self.objectives)))
+        if program.selectable and island < len(self.islands):
+            self.islands[island].add(Member(program.id, oriented(program.metrics("train"), self.objectives)))
 
     def time_report(self) -> str:
         """Where the slots' time went: waiting on mutators (model calls) versus on evaluations."""
@@ -165,7 +144,7 @@ class Loop:
         signal.signal(signal.SIGINT, self._on_interrupt)
         try:
             if not self.programs:
-                self._add_seed()
+                self._add_initial_population()
             outcome = self._iterate()
             self._evaluate_frontier_on_test()
             self.archive.finish_run(self.run_id, outcome.status, self.wall_seconds())
@@ -180,15 +159,18 @@ class Loop:
         # Only a flag: printing from a signal handler can hit a half-written stdout buffer and raise.
         self._interrupted = True
 
-    def _add_seed(self) -> None:
-        code = self.evaluator.problem.seed_program().read_text()
-        [results] = self._cascade([code])
-        if not results[-1].ok or len(results) < len(CASCADE):
-            raise SeedFailed(f"the seed program fails on {results[-1].split}: {results[-1].feedback}")
-        seed = NewProgram(code, code_blocks.normalized_hash(code), (), 0, 0, "seed", "initial program", results)
-        self.evaluations += len(results)
-        [seed_id] = self.archive.commit_iteration(self.run_id, 0, [seed], len(results))
-        self._remember(records.program_record(seed_id, self.run_id, 0, seed))
+    def _add_initial_population(self) -> None:
+        """Iteration 0 (``population.py``): a failing seed ends the run, a failing baseline is left out."""
+        starting = starters(self.evaluator.problem, self.config.baselines_in_population)
+        histories = self._cascade([code for _, _, code in starting])
+        initial, warnings = initial_programs(starting, histories)
+        for warning in warnings:
+            self.report(warning)
+        spent = sum(len(h) for h in histories)
+        self.evaluations += spent
+        ids = self.archive.commit_iteration(self.run_id, 0, initial, spent)
+        for program_id, new in zip(ids, initial):
+            self._remember(records.program_record(program_id, self.run_id, 0, new))
 
     def _stop_reason(self) -> LoopOutcome | None:
         config = self.config
@@ -271,6 +253,8 @@ class Loop:
         calls = self.ledger.take() if self.ledger is not None else []
         started = time.monotonic()
         histories = self._evaluate(proposals)
+        for (candidate, _), history in zip(proposals, histories):
+            self._check_behaviour(candidate, history)
         with self._count_lock:
             self.propose_seconds += started - proposing
             self.evaluation_seconds += time.monotonic() - started
@@ -308,11 +292,31 @@ class Loop:
             calls += [records.stored_call(c, applied if c.status == "applied" else None) for c in work.calls]
         return programs, calls
 
-    def _score(self, codes: Sequence[str]) -> list[float | None]:
-        """The tuning seam: primary objective on train, lower is better."""
-        results = self.evaluator.evaluate_many(codes, "train")
+    def _evaluate_counted(self, codes: Sequence[str], split: str) -> list[EvaluationResult]:
+        results = self.evaluator.evaluate_many(codes, split)
         with self._count_lock:
             self.evaluations += len(codes)
+        return results
+
+    def _check_behaviour(self, candidate: Candidate, history: list[EvaluationResult]) -> None:
+        """Appends the behaviour stage to a child that passed the cascade, when it behaves like its parent
+        (``evolve/search/behaviour.py``); a replay takes the recorded stage instead of re-timing."""
+        train = next((r for r in history if r.split == "train"), None)
+        if train is None or not all(r.ok for r in history):
+            return
+        old = self.replayed.get(code_blocks.normalized_hash(candidate.code)) if self.replayed else None
+        if old is not None:
+            recorded = old.evaluations.get(BEHAVIOUR)
+            history += [records.evaluation_result(recorded)] if recorded is not None else []
+            return
+        parent = self.programs[candidate.parent_ids[0]]
+        result = self.behaviour.judge(candidate.code, train, parent.code, parent.evaluations.get("train"))
+        if result is not None:
+            history.append(result)
+
+    def _score(self, codes: Sequence[str]) -> list[float | None]:
+        """The tuning seam: primary objective on train, lower is better."""
+        results = self._evaluate_counted(codes, "train")
         primary = self.objectives[0]
         return [primary.oriented(r.metrics[primary.name]) if r.ok else None for r in results]
 
@@ -321,7 +325,7 @@ class Loop:
         histories: list[list[EvaluationResult]] = [[] for _ in proposals]
         runnable = []
         for index, (candidate, _) in enumerate(proposals):
-            reason = _block_problem(self.programs[candidate.parent_ids[0]].code, candidate.code)
+            reason = code_blocks.block_problem(self.programs[candidate.parent_ids[0]].code, candidate.code)
             if reason:
                 histories[index] = [EvaluationResult("static", "invalid", feedback=reason)]
             else:
@@ -376,23 +380,19 @@ class Loop:
         self.report("scoring the train frontier on the held-out test split")
         front = self.frontier()
         on_front = {p.id for p in front}
-        # The seed is the yardstick of the run, so it is scored on test even when it left the frontier.
-        seeds = [p for p in self.programs.values() if p.mutator == "seed" and p.id not in on_front]
-        self._score_on_test(front + seeds)
+        # The seed and the baselines are the run's yardsticks, so they are scored on test even off the frontier.
+        yardsticks = [p for p in self.programs.values() if p.mutator in INITIAL and p.selectable]
+        self._score_on_test(front + [p for p in yardsticks if p.id not in on_front])
 
     def _progress(self, new_programs: list[NewProgram]) -> None:
-        failed = sum(1 for p in new_programs if not p.evaluations[-1].ok or p.evaluations[-1].split != "train")
+        last = [p.evaluations[-1] for p in new_programs]
+        duplicates = sum(e.split == BEHAVIOUR and not e.ok for e in last)
+        failed = sum(not e.ok for e in last) - duplicates
         primary = self.objectives[0]
         best = min((p.metrics("train")[primary.name] for p in self.frontier()), key=primary.oriented)
         self.report(
-            f"iteration {self.iteration}/{self.config.iterations}: {len(new_programs)} new ({failed} failed), "
+            f"iteration {self.iteration}/{self.config.iterations}: {len(new_programs)} new ({failed} failed, "
+            f"{duplicates} behavioural duplicates), "
             f"{len(self.programs)} programs, {self.evaluations} evaluations, best {primary.name} "
             f"{best:.4g}{primary.unit}, frontier {len(self.frontier())}, {self.wall_seconds():.0f} s"
         )
-
-
-def _block_problem(parent_code: str, child_code: str) -> str | None:
-    try:
-        return code_blocks.check_intact(parent_code, child_code)
-    except code_blocks.BlockError as exc:
-        return f"EVOLVE-BLOCK markers broken: {exc}"

@@ -7,7 +7,7 @@ cluster; the next window ``w + 1``, on which the plan is judged, stays outside i
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -49,16 +49,25 @@ class TracePlan:
         seed: seed of the generator; unique across all splits.
         windows: each window ``w`` makes an instance: history up to ``w``, judged on ``w + 1``.
         hierarchical: whether plans must keep every expert group on one node.
+        loads: overrides of the preset's ``LoadModel`` (e.g. ``{skew = 0.9, drift = 0.6}``), for regimes beyond
+            the preset's own: heavier skew, faster drift, more bursts.
     """
 
     preset: str
     seed: int
     windows: tuple[int, ...]
     hierarchical: bool = False
+    loads: tuple[tuple[str, float], ...] = ()
 
     @property
     def group(self) -> str:
-        return f"{self.preset}/{'hierarchical' if self.hierarchical else 'global'}"
+        regime = "".join(f"/{name}{value:g}" for name, value in self.loads)
+        return f"{self.preset}/{'hierarchical' if self.hierarchical else 'global'}{regime}"
+
+    def load_preset(self) -> Preset:
+        """The preset with this plan's load overrides."""
+        preset = get_preset(self.preset)
+        return replace(preset, load_model=replace(preset.load_model, **dict(self.loads))) if self.loads else preset
 
 
 @dataclass(frozen=True)
@@ -89,6 +98,7 @@ def split_plans(options: dict[str, Any]) -> dict[str, list[TracePlan]]:
                     int(raw["seed"]),
                     tuple(int(w) for w in raw["windows"]),
                     bool(raw.get("hierarchical", False)),
+                    tuple((str(k), float(v)) for k, v in sorted(raw.get("loads", {}).items())),
                 )
                 for raw in options["splits"][name]["instances"]
             ]
@@ -102,6 +112,10 @@ def split_plans(options: dict[str, Any]) -> dict[str, list[TracePlan]]:
                 raise ProblemError(f"moe: split {name} names unknown preset {item.preset!r}")
             if not item.windows or min(item.windows) < 0:
                 raise ProblemError(f"moe: split {name}, seed {item.seed}: windows must be a non-empty list >= 0")
+            try:
+                item.load_preset()
+            except (TypeError, ValueError) as exc:
+                raise ProblemError(f"moe: split {name}, seed {item.seed}: invalid loads ({exc})") from None
     check_unique_seeds("moe", [(name, item.seed) for name, plan in plans.items() for item in plan])
     return plans
 
@@ -137,7 +151,7 @@ def window_instance(
 def generated_instances(split: str, plans: list[TracePlan], history: int) -> list[Instance]:
     instances: list[Instance] = []
     for plan in plans:
-        preset = get_preset(plan.preset)
+        preset = plan.load_preset()
         trace = generate(preset, max(plan.windows) + 2, plan.seed)
         for window in plan.windows:
             instance_id = f"{split}-{len(instances):03d}"
@@ -146,6 +160,26 @@ def generated_instances(split: str, plans: list[TracePlan], history: int) -> lis
                     instance_id, plan.group, trace, window, history, preset, preset.cluster, plan.hierarchical
                 )
             )
+    return instances
+
+
+def stress_instances(history: int) -> list[Instance]:
+    """Loads far from train's, for the robustness stage: every preset's model with heavy skew (log-popularity
+    deviation 1.6 instead of 0.3-0.45) and frequent tenfold bursts, on 4 layers, at the first window (a history
+    of one window) and at the third."""
+    instances: list[Instance] = []
+    for seed, (name, hierarchical) in enumerate(
+        (("deepseek-v3", True), ("deepseek-v3", False), ("qwen3-moe", False), ("mixtral-8x7b", False)), 900
+    ):
+        base = get_preset(name)
+        loads = replace(base.load_model, skew=1.6, burst_rate=0.05, burst_factor=10.0)
+        cluster = Cluster(**{**base.cluster.to_dict(), "layers": 4})
+        preset = replace(base, cluster=cluster, load_model=loads)
+        trace = generate(preset, 4, seed)
+        group = f"stress/{name}/{'hierarchical' if hierarchical else 'global'}/heavy-skew"
+        for window in (0, 2):
+            instance_id = f"stress-{len(instances):03d}"
+            instances.append(window_instance(instance_id, group, trace, window, history, base, cluster, hierarchical))
     return instances
 
 

@@ -43,6 +43,9 @@ class MoeProblem(Problem):
             raise ProblemError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
         return mi.generated_instances(split, plans, self._history)
 
+    def stress_instances(self) -> list[Instance]:
+        return mi.stress_instances(self._history)
+
     def verify(self, instance: Instance, output: Any) -> Verdict:
         assert isinstance(instance, mi.MoeInstance)
         cluster = instance.cluster()

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from problems.base import (
     SPLITS,
     Instance,
@@ -147,6 +149,23 @@ class ServingProblem(Problem):
     def extra_splits(self) -> tuple[str, ...]:
         """The named settings of docs/serving.md (``lit-*``: the literature's orderings) beside smoke/train/test."""
         return tuple(name for name in self._plans if name not in SPLITS)
+
+    def stress_instances(self) -> list[Instance]:
+        """Workloads unlike train's, on the default replica: a single request, 300 arriving at once, prompts
+        of 32k tokens, answers of one token, and a quiet minute with five requests."""
+        rng = np.random.default_rng(990)
+        cases = {
+            "one-request": (wl.make_trace([0.0], [500], [50]), 10.0),
+            "burst-of-300": (wl.make_trace(np.sort(rng.uniform(0, 0.1, 300)), [1000] * 300, [200] * 300), 10.0),
+            "32k-prompts": (wl.make_trace(np.arange(20) * 0.5, [32_000] * 20, [16] * 20), 10.0),
+            "one-token-answers": (wl.make_trace(np.arange(200) * 0.05, rng.integers(10, 2000, 200), [1] * 200), 10.0),
+            "quiet-minute": (wl.make_trace([0.0, 12.0, 24.0, 36.0, 48.0], [300] * 5, [100] * 5), 60.0),
+        }
+        instances: list[Instance] = []
+        for k, (name, (trace, seconds)) in enumerate(cases.items()):
+            data, unservable = wl.instance_data(trace, seconds, self._replica)
+            instances.append(ServingInstance(f"stress-{k:03d}", name, data, unservable=unservable))
+        return instances
 
     def instances(self, split: str) -> list[Instance]:
         plans = self._plans.get(split)

@@ -120,6 +120,12 @@ class SpotProblem(Problem):
         cells = [cell for grid in grids for cell in expand(grid, self._source)]
         return self._with_optima(split, [(group, data) for group, data, _ in cells])
 
+    def stress_instances(self) -> list[Instance]:
+        """Scenarios unlike train's, where a policy tuned on it may miss the deadline or fail: spot never
+        available, always available, four zones (train has at most two) taking turns, a deadline that leaves
+        only a few changeovers of slack, a job of one tick, and changeovers as long as a tenth of the job."""
+        return self._with_optima("stress", [(name, _stress_scenario(**case)) for name, case in _STRESS.items()])
+
     def _with_optima(self, prefix: str, cells: list[tuple[str, dict]]) -> list[Instance]:
         scenarios = []
         for group, data in cells:
@@ -220,3 +226,31 @@ class SpotProblem(Problem):
 def make(spec: ProblemSpec) -> SpotProblem:
     """The problem object the registry asks for."""
     return SpotProblem(spec)
+
+
+# Each: zones' availability patterns (repeated over the ticks), job and deadline in ticks, changeover in hours.
+_STRESS: dict[str, dict[str, Any]] = {
+    "never-spot": {"patterns": ["0"], "task": 30, "deadline": 45, "overhead": 0.2},
+    "always-spot": {"patterns": ["1"], "task": 30, "deadline": 45, "overhead": 0.2},
+    "four-zones-in-turn": {"patterns": ["1000", "0100", "0010", "0001"], "task": 30, "deadline": 60, "overhead": 0.02},
+    "tight-deadline": {"patterns": ["110"], "task": 40, "deadline": 44, "overhead": 0.2},
+    "one-tick-job": {"patterns": ["01"], "task": 1, "deadline": 8, "overhead": 0.02},
+    "long-changeovers": {"patterns": ["1110000"], "task": 24, "deadline": 60, "overhead": 0.4},
+}
+_STRESS_GAP_SECONDS = 600.0
+
+
+def _stress_scenario(patterns: list[str], task: int, deadline: int, overhead: float) -> dict[str, Any]:
+    ticks = deadline
+    tick_hours = _STRESS_GAP_SECONDS / 3600.0
+    return {
+        "gap_seconds": _STRESS_GAP_SECONDS,
+        "task_hours": task * tick_hours,
+        "deadline_hours": deadline * tick_hours,
+        "overhead_hours": overhead,
+        "on_demand_price": 3.06,
+        "zones": [
+            {"name": f"zone{k}", "available": (pattern * ticks)[:ticks], "spot_price": 0.92}
+            for k, pattern in enumerate(patterns)
+        ],
+    }

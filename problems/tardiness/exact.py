@@ -4,8 +4,9 @@ Everything here runs in the trusted framework process and never sees candidate c
 optima up to about 20 jobs; beyond that ``improved_reference`` gives a computed upper bound (not an optimum).
 
 Measured on the 2-core development machine: ``optimal_twt`` at n=20 takes about 0.1 s; ``improved_reference``
-at n=50 about 0.3 s. OR-Tools CP-SAT hinted with the local-search sequence was tried as a polish step
-(1.5 s, 2 workers, 25 instances at n=50) and improved none of them, so it is not used.
+at n=50 about 0.3-0.5 s, at n=100 2-4 s (the generated splits' values are shipped, ``references.py``).
+OR-Tools CP-SAT hinted with the local-search sequence was tried as a polish step (1.5 s, 2 workers, 25
+instances at n=50) and improved none of them, so it is not used.
 """
 
 from __future__ import annotations
@@ -178,13 +179,14 @@ def _local_search(pa: np.ndarray, wa: np.ndarray, da: np.ndarray, seq: list[int]
 
 
 def improved_reference(
-    p: Sequence[int], w: Sequence[int], d: Sequence[int], time_limit_s: float = 2.0
+    p: Sequence[int], w: Sequence[int], d: Sequence[int], time_limit_s: float = 60.0
 ) -> tuple[int, list[int]]:
     """A computed reference (an upper bound, not an optimum) for instances too large for the DP.
 
     Every constructive rule is improved by insertion local search, then the best is refined by an iterated
     local search (two random swaps and descent, accepting ties) with a fixed number of kicks and a seeded
-    generator, so the result does not depend on the machine. ``time_limit_s`` is only a safety stop.
+    generator, so the result does not depend on the machine. ``time_limit_s`` is only a safety stop, and it
+    fails loudly (ProblemError): a reference cut short would depend on the machine's load.
     """
     _check_magnitude(p, w, d)
     deadline = time.perf_counter() + time_limit_s
@@ -197,8 +199,13 @@ def improved_reference(
     n = len(p)
     rng = np.random.default_rng(0)
     for _ in range(_PERTURBATIONS if n > 1 else 0):
-        if best_value == 0 or time.perf_counter() > deadline:
+        if best_value == 0:
             break
+        if time.perf_counter() > deadline:
+            raise ProblemError(
+                f"the reference of a {n}-job instance needs more than its safety stop of {time_limit_s:g} s; "
+                "raise reference_seconds in the problem's [options]"
+            )
         seq = list(best_seq)
         for a, b in rng.integers(0, n, (2, 2)):
             seq[a], seq[b] = seq[b], seq[a]

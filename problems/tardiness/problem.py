@@ -33,20 +33,27 @@ class SplitPlan:
     """How one split is generated.
 
     Attributes:
-        name: ``smoke``, ``train`` or ``test``.
+        name: ``smoke``, ``train``, ``test`` or a named extra split (``n100``).
         sizes: job counts; every size gets one instance per (TF, RDD) pair.
         pairs: (tardiness factor, relative due-date range) classes.
         base_seed: instance k of the split uses seed ``base_seed + k``.
+        count: instances in all, cycling through the sizes and pairs (0: one per size and pair).
     """
 
     name: str
     sizes: tuple[int, ...]
     pairs: tuple[tuple[float, float], ...]
     base_seed: int
+    count: int = 0
 
     @property
     def seeds(self) -> range:
-        return range(self.base_seed, self.base_seed + len(self.sizes) * len(self.pairs))
+        return range(self.base_seed, self.base_seed + (self.count or len(self.sizes) * len(self.pairs)))
+
+    def cases(self) -> list[tuple[int, tuple[float, float]]]:
+        """(n, (TF, RDD)) of each instance, in order."""
+        every = list(itertools.product(self.sizes, self.pairs))
+        return [every[k % len(every)] for k in range(len(self.seeds))]
 
 
 def _split_plans(options: dict[str, Any]) -> dict[str, SplitPlan]:
@@ -57,10 +64,11 @@ def _split_plans(options: dict[str, Any]) -> dict[str, SplitPlan]:
         )
         table = options["splits"]
         plans = {}
-        for name in SPLITS:
+        for name in (*SPLITS, *(n for n in table if n not in SPLITS)):
             raw = table[name]
             pairs = tuple((float(tf), float(rdd)) for tf, rdd in raw.get("pairs", default_pairs))
-            plans[name] = SplitPlan(name, tuple(int(n) for n in raw["sizes"]), pairs, int(raw["base_seed"]))
+            sizes = tuple(int(n) for n in raw["sizes"])
+            plans[name] = SplitPlan(name, sizes, pairs, int(raw["base_seed"]), int(raw.get("count", 0)))
     except (KeyError, TypeError, ValueError) as exc:
         raise ProblemError(f"tardiness: invalid [options.splits] in problem.toml ({exc!r})") from exc
     for a, b in itertools.combinations(plans.values(), 2):
@@ -111,16 +119,37 @@ class TardinessProblem(Problem):
         super().__init__(spec)
         self._plans = _split_plans(spec.options)
         self._weighted = bool(spec.options.get("weighted", True))
-        self._reference_seconds = float(spec.options.get("reference_seconds", 2.0))
+        self._reference_seconds = float(spec.options.get("reference_seconds", 60.0))
+
+    def extra_splits(self) -> tuple[str, ...]:
+        """``n100``: 40 instances of 100 jobs from the OR-Library recipe, every class, for checking a program
+        beyond the sizes of the splits (docs/benchmarks.md)."""
+        return tuple(name for name in self._plans if name not in SPLITS)
 
     def instances(self, split: str) -> list[Instance]:
         plan = self._plans.get(split)
         if plan is None:
-            raise ProblemError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
-        cases = itertools.product(plan.sizes, plan.pairs)
+            raise ProblemError(f"unknown split {split!r}; choose one of {', '.join(self._plans)}")
         return [
             gen.generated_instance(f"{split}-{k:03d}", n, tf, rdd, seed, self._weighted)
-            for k, ((n, (tf, rdd)), seed) in enumerate(zip(cases, plan.seeds))
+            for k, ((n, (tf, rdd)), seed) in enumerate(zip(plan.cases(), plan.seeds))
+        ]
+
+    def stress_instances(self) -> list[Instance]:
+        """Edge cases and sizes beyond train, where a rule tuned on train may break: one job, two, identical
+        jobs, every due date 0, every job on time, and 200 jobs. Above the DP's size the reference is the
+        trivial bound 0, as stress values are never scored."""
+        cases = {
+            "one-job": {"p": [7], "w": [3], "d": [0]},
+            "two-jobs": {"p": [5, 5], "w": [1, 10], "d": [5, 5]},
+            "identical": {"p": [10] * 12, "w": [2] * 12, "d": [30] * 12},
+            "all-due-at-0": gen.generate(30, 1.0, 0.2, 9000, self._weighted) | {"d": [0] * 30},
+            "all-on-time": gen.generate(30, 0.2, 0.2, 9001, self._weighted) | {"d": [10**6] * 30},
+            "n200": gen.generate(200, 0.6, 0.4, 9002, self._weighted),
+        }
+        return [
+            Instance(f"stress-{name}", name, data, *((0.0, "bound") if len(data["p"]) > 20 else ()))
+            for name, data in cases.items()
         ]
 
     def verify(self, instance: Instance, output: Any) -> Verdict:

@@ -53,7 +53,8 @@ def test_frontier_and_show_read_a_finished_run(tmp_path, capsys):
     child = max(p.id for p in Archive(sqlite_url(run_dir)).programs(1))
     assert main(["show", str(run_dir), str(child)]) == 0
     shown = capsys.readouterr().out
-    assert "--- diff to parent" in shown and "lineage:" in shown and "(seed)" in shown
+    assert "--- diff to parent" in shown and "lineage:" in shown
+    assert shown.split("lineage:")[1].split("\n")[0].rstrip().endswith(("(seed)", "(baseline)"))
 
 
 def test_user_errors_are_one_line_with_a_hint_and_no_traceback(tmp_path):

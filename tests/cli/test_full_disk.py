@@ -78,7 +78,8 @@ def test_a_full_disk_ends_the_run_in_one_line_and_keeps_every_committed_iteratio
             stages = {e.split: e.status for e in program.evaluations}
             assert "smoke" in stages, program.id
             assert stages["smoke"] != "ok" or "train" in stages, program.id
-        stored = session.scalar(select(func.count(Evaluation.id)).where(Evaluation.split.in_(("smoke", "train"))))
+        cascade = ("smoke", "train", "stress")
+        stored = session.scalar(select(func.count(Evaluation.id)).where(Evaluation.split.in_(cascade)))
     assert run.evaluations == stored
     archive.close()
 

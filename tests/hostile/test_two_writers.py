@@ -54,7 +54,8 @@ def assert_one_writer_history(run_dir: Path, iterations: int) -> None:
     run = archive.run(1)
     assert run.iteration == iterations and run.status == "finished"
     with archive._session() as session:
-        stored = session.scalar(select(func.count(Evaluation.id)).where(Evaluation.split.in_(("smoke", "train"))))
+        cascade = ("smoke", "train", "stress")
+        stored = session.scalar(select(func.count(Evaluation.id)).where(Evaluation.split.in_(cascade)))
     assert run.evaluations == archive.progress(1)[-1].evaluations == stored, "evaluations counted twice"
 
 

@@ -36,6 +36,8 @@ def write_config(path, **changes) -> str:
         "workers": "1",
         "islands": "1",
         "mutators": "{ llm = 1.0 }",
+        # The scripted diffs are written against the seed, which must then be every call's parent.
+        "baselines_in_population": "false",
         "rewrite_share": "0.0",
         "llm_timeout_seconds": "1.0",
         "prices": f'{{ "{MODEL}" = [{PRICE_IN}, {PRICE_OUT}] }}',

@@ -65,6 +65,7 @@ def test_splits_are_deterministic_and_never_share_a_trace(problem):
     assert not futures & {i.future["base64"] for i in test}
     assert {i.group for i in test} == {
         "deepseek-v3/hierarchical", "deepseek-v3/global", "qwen3-moe/global", "mixtral-8x7b/global",
+        "deepseek-v3/global/drift0.6/skew0.9", "qwen3-moe/global/burst_rate0.02/skew0.9",
     }  # fmt: skip
 
 
@@ -236,3 +237,45 @@ def test_loads_drift_so_weighing_recent_windows_more_beats_eplbs_plain_sum(probl
 
     plain, recent = balancedness(1.0), balancedness(0.3)
     assert recent > plain + 0.01
+
+
+def test_train_and_test_cover_heavier_regimes_than_the_presets_own(problem):
+    for split in ("train", "test"):
+        groups = {i.group for i in problem.instances(split)}
+        assert {"deepseek-v3/global/drift0.6/skew0.9", "qwen3-moe/global/burst_rate0.02/skew0.9"} <= groups
+    heavy = [i for i in problem.instances("train") if "skew0.9" in i.group and i.group.startswith("qwen3")]
+    plain = [i for i in problem.instances("train") if i.group == "qwen3-moe/global"]
+
+    def hottest(instances):  # the hottest expert's share of a layer's load, on average
+        loads = [i.next_window() for i in instances]
+        return float(np.mean([(w.max(axis=1) / w.sum(axis=1)).mean() for w in loads]))
+
+    assert hottest(heavy) > 1.5 * hottest(plain)
+
+
+def test_a_split_with_unknown_load_overrides_is_refused_by_name():
+    options = {
+        "splits": {
+            name: {"instances": [{"preset": "qwen3-moe", "seed": k, "windows": [3]}]}
+            for k, name in enumerate(("smoke", "train", "test"))
+        }
+    }
+    options["splits"]["train"]["instances"][0]["loads"] = {"skewness": 2.0}
+    with pytest.raises(ProblemError, match="split train, seed 1: invalid loads"):
+        split_plans(options)
+    options["splits"]["train"]["instances"][0]["loads"] = {"skew": -1.0}
+    with pytest.raises(ProblemError, match="load model skew out of range"):
+        split_plans(options)
+
+
+def test_the_stress_set_is_more_skewed_than_any_train_instance(problem):
+    def top_decile_share(instance):  # of a layer's load, on the hottest tenth of its experts, mean over layers
+        window = np.sort(instance.next_window(), axis=1)[:, ::-1]
+        top = max(1, window.shape[1] // 10)
+        return float((window[:, :top].sum(axis=1) / window.sum(axis=1)).mean())
+
+    stress = problem.stress_instances()
+    assert len(stress) == 8
+    for preset in ("deepseek-v3", "qwen3-moe", "mixtral-8x7b"):
+        train = max(top_decile_share(i) for i in problem.instances("train") if i.group.startswith(preset))
+        assert min(top_decile_share(i) for i in stress if f"/{preset}/" in i.group) > train

@@ -51,3 +51,10 @@ def test_maximised_objectives_count_a_larger_value_as_ahead_and_missing_scores_a
     assert "does not beat slo_aware" in untested and "test: not scored" in untested
     [none] = verdict_lines([_program(4, {"goodput": 7.0})], [GOODPUT], {})
     assert none == "goodput: no baseline was scored on train and test, so there is nothing to beat"
+
+
+def test_a_baseline_leading_the_frontier_is_named_as_the_best_program_found():
+    mdd = _program(5, {"gap": 1.75}, {"gap": 1.65})
+    mdd = ProgramRecord(5, 1, "", "5", (), 0, 0, 0, "baseline", None, "baseline mdd", mdd.evaluations)
+    [line] = verdict_lines([mdd, _program(9, {"gap": 1.8}, {"gap": 1.2})], [GAP], BASELINES)
+    assert line == "gap: the best program on train is the baseline mdd itself; nothing beats it"

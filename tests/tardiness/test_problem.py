@@ -64,10 +64,10 @@ def test_spec_declares_gap_and_time_objectives_both_minimised(problem):
 def test_splits_have_the_documented_sizes_and_classes(problem):
     smoke, train, test = (problem.instances(s) for s in ("smoke", "train", "test"))
     assert [len(i.data["p"]) for i in smoke] == [8, 8, 8]
-    assert len(train) == 25 and all(len(i.data["p"]) == 20 for i in train)
-    assert len({i.group for i in train}) == 25
-    assert sorted(len(i.data["p"]) for i in test) == [20] * 25 + [50] * 25
-    assert len({i.group for i in test}) == 50
+    assert sorted(len(i.data["p"]) for i in train) == [20] * 25 + [50] * 25 + [100] * 25
+    assert len({i.group for i in train}) == 75  # every TF/RDD class at every size
+    assert sorted(len(i.data["p"]) for i in test) == [20] * 25 + [50] * 25 + [100] * 25
+    assert len({i.group for i in test}) == 75
 
 
 def test_splits_are_deterministic(problem):
@@ -288,3 +288,32 @@ def test_seed_program_is_clearly_worse_than_atc_on_the_train_split(problem):
     seed_gap = _score(problem, "seed.py", "train")["gap"]
     atc_gap = _score(problem, "atc.py", "train")["gap"]
     assert math.isfinite(seed_gap) and seed_gap > 1.5 * atc_gap > 0
+
+
+def test_the_n100_setting_holds_40_instances_of_100_jobs_in_every_class(problem):
+    n100 = problem.instances("n100")
+    assert problem.extra_splits() == ("n100",)
+    assert len(n100) == 40 and {len(i.data["p"]) for i in n100} == {100}
+    assert len({i.group for i in n100}) == 25
+    others = {str(i.data) for s in ("smoke", "train", "test") for i in problem.instances(s)}
+    assert not others & {str(i.data) for i in n100}
+
+
+def test_every_generated_instance_above_the_dp_has_a_shipped_reference_equal_to_a_recomputation(problem):
+    from problems.tardiness import exact
+
+    shipped = references._shipped()
+    large = [i for s in ("train", "test", "n100") for i in problem.instances(s) if len(i.data["p"]) > 20]
+    assert len(large) == 140 and all(references.instance_key(i.data) in shipped for i in large)
+    for instance in [i for i in large if len(i.data["p"]) == 50][:2]:  # the method is deterministic
+        value, _ = exact.improved_reference(instance.data["p"], instance.data["w"], instance.data["d"])
+        assert shipped[references.instance_key(instance.data)] == value
+
+
+def test_a_reference_search_reaching_its_safety_stop_fails_loudly():
+    from problems.tardiness import exact
+    from problems.tardiness.instances import generate
+
+    data = generate(100, 0.6, 0.4, 1)
+    with pytest.raises(ProblemError, match="safety stop"):
+        exact.improved_reference(data["p"], data["w"], data["d"], time_limit_s=0.0)

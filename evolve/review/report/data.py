@@ -177,7 +177,7 @@ def progress_series(
     for objective in objectives:
         found: dict[int, float] = {}
         for program in programs:
-            metrics = program.metrics("train")
+            metrics = program.metrics("train") if program.selectable else None
             if metrics is not None and objective.name in metrics and program.iteration <= last_iteration:
                 value = metrics[objective.name]
                 old = found.get(program.iteration)
