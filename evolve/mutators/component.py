@@ -52,9 +52,10 @@ def _spliced(parent_code: str, component_code: str, index: int, function: str) -
     own_blocks = blocks(parent_code)
     tree = ast_guard.parse(dedented(own_blocks[index])[1])
     replacement = _definition(component_code, function)
-    tree.body = [replacement if getattr(n, "name", None) == function else n for n in tree.body]
-    if ast.dump(tree) == ast.dump(ast_guard.parse(dedented(own_blocks[index])[1])):
+    own = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == function)
+    if ast.dump(own) == ast.dump(replacement):
         return parent_code  # the parent already has this component
+    tree.body = [replacement if n is own else n for n in tree.body]
     needed = "".join(line + "\n" for line in imports(component_code) if line not in imports(parent_code))
     new_blocks = list(own_blocks)
     new_blocks[index] = reindented(needed + ast.unparse(tree), "")
