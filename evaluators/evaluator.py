@@ -15,6 +15,8 @@ from evaluators.sandbox import SandboxResult
 from problems.base import STRESS, Instance, InstanceRun, Problem, Verdict, is_finite_number
 
 MAX_CODE_BYTES = 200_000
+# The fields of a per-instance record that are not the verifier's values (``_judge`` writes them).
+RECORD_FIELDS = frozenset({"id", "group", "feasible", "reason", "seconds", "output_digest"})
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,20 @@ class Evaluator:
         for split in splits:
             for instance in self.instances(split):
                 self.problem.bound(instance)
+
+    def metrics_of(self, records: Sequence[dict[str, Any]], split: str) -> dict[str, float] | None:
+        """The metrics an evaluation gives when it runs only the instances of these per-instance records (records
+        of a passed evaluation of ``split``, e.g. some of its instances); None when a record is infeasible or
+        names an instance ``split`` no longer has. Computed from the stored trusted values, running nothing."""
+        by_id = {instance.id: instance for instance in self.instances(split)}
+        runs = []
+        for record in records:
+            instance = by_id.get(record.get("id"))
+            if instance is None or not record.get("feasible"):
+                return None
+            values = {k: v for k, v in record.items() if k not in RECORD_FIELDS}
+            runs.append(InstanceRun(instance, Verdict(True, values), record["seconds"]))
+        return self.problem.aggregate(runs) if runs else None
 
     def evaluate_many(self, codes: Sequence[str], split: str) -> list[EvaluationResult]:
         """Each program on ``split``, in parallel; results in order."""

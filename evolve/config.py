@@ -47,6 +47,10 @@ class RunConfig:
             ignores measured time, which makes a seeded run's archive the same on any machine and executor.
         baselines_in_population: start the population with the problem's shipped baselines beside its seed, so
             that the frontier starts at the best human heuristic and every discovery is measured against it.
+        screen_instances: before its full train evaluation, a child runs on this many train instances (a subset
+            drawn anew each iteration) and goes on only if it beats its parent there in some objective; tuning
+            scores its trials on the subset (``evolve/search/screen.py``). -1: the problem's own
+            ``screen_instances`` (problem.toml; serving screens on 2); 0: no screen.
         timing_tolerance: relative margin by which a child with its parent's outputs must beat the parent's
             measured objective (a wall time), in paired re-measurements, to be kept (``evolve/search/behaviour.py``).
         mutators: mutator name (``genetic``, ``tune``, ``blend``, ``component``, ``llm``; docs/search.md) -> weight
@@ -87,6 +91,7 @@ class RunConfig:
     ray_address: str = ""
     objectives: tuple[str, ...] = ()
     baselines_in_population: bool = True
+    screen_instances: int = -1
     timing_tolerance: float = 0.1
     mutators: dict[str, float] = field(
         default_factory=lambda: {"genetic": 0.55, "tune": 0.25, "blend": 0.1, "component": 0.1}
@@ -128,10 +133,16 @@ class RunConfig:
                 raise ConfigError(f"prices[{model!r}] must be [input, output] dollars per token, got {price!r}")
         if self.model_selection not in ("bandit", "weights"):
             raise ConfigError(f"model_selection must be bandit or weights, got {self.model_selection!r}")
+        if self.screen_instances < -1:
+            raise ConfigError(f"screen_instances must be -1 (the problem's), 0 or more, not {self.screen_instances}")
         if not 0 <= self.timing_tolerance < 1:
             raise ConfigError(f"timing_tolerance must lie in [0, 1), got {self.timing_tolerance}")
         if not 0 <= self.rewrite_share <= 1:
             raise ConfigError(f"rewrite_share must lie in [0, 1], got {self.rewrite_share}")
+
+    def screen_size(self, spec: ProblemSpec) -> int:
+        """Train instances a child is screened on first (0: no screen)."""
+        return spec.screen_instances if self.screen_instances == -1 else self.screen_instances
 
     @property
     def pool_size(self) -> int:

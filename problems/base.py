@@ -147,6 +147,9 @@ class ProblemSpec:
         reported: metrics shown beside the objectives in tables (e.g. ``attainment``), never selected on.
         bench_by_group: whether ``adrs bench`` also prints a table per instance group (e.g. per model preset).
         search_objectives: the objectives a run selects on when its configuration names none (empty: all).
+        screen_instances: train instances a run's children are screened on before their full train evaluation,
+            unless the run's configuration says otherwise (``evolve/search/screen.py``); 0: no screen. For a
+            problem whose train evaluation is costly.
         seeds_root: the folder ``seed`` and ``baselines`` are relative to: the problem's own folder for a problem
             outside adrs, else (None) the repository's ``seeds/``. Set by the registry, not by problem.toml.
     """
@@ -165,6 +168,7 @@ class ProblemSpec:
     reported: tuple[str, ...] = ()
     bench_by_group: bool = False
     search_objectives: tuple[str, ...] = ()
+    screen_instances: int = 0
     seeds_root: Path | None = None
 
     @classmethod
@@ -187,6 +191,7 @@ class ProblemSpec:
                 reported=tuple(raw.get("reported", ())),
                 bench_by_group=bool(raw.get("bench_by_group", False)),
                 search_objectives=tuple(raw.get("search_objectives", ())),
+                screen_instances=int(raw.get("screen_instances", 0)),
             )
         except KeyError as exc:
             raise ProblemError(f"{path}: problem.toml lacks the key {exc.args[0]!r} (docs/problems.md)") from exc
@@ -194,6 +199,8 @@ class ProblemSpec:
             raise ProblemError(f"{path}: invalid problem.toml ({exc})") from exc
 
     def __post_init__(self) -> None:
+        if self.screen_instances < 0:
+            raise ProblemError(f"{self.name}: screen_instances must not be negative, got {self.screen_instances}")
         names = [o.name for o in self.objectives]
         unknown = [name for name in self.search_objectives if name not in names]
         if unknown:

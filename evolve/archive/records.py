@@ -8,9 +8,9 @@ from typing import Any
 
 from evaluators.evaluator import EvaluationResult
 
-# A program's stages in order: the static check, the cascade's splits, and the loop's behaviour check
-# (``evolve/search/behaviour.py``); ``test`` is held out and no stage.
-STAGES = ("static", "smoke", "train", "stress", "behaviour")
+# A program's stages in order (``evolve/search/cascade.py``): the static check, the cascade's splits (``screen``:
+# a few train instances, in a run that screens), and the behaviour check; ``test`` is held out and no stage.
+STAGES = ("static", "smoke", "screen", "train", "stress", "behaviour")
 
 
 @dataclass(frozen=True)

@@ -98,8 +98,9 @@ def _run_loop(
 def _print_verdict(loop: Loop, problem: Problem, evaluator: Evaluator, run_dir: Path) -> None:
     """Whether the run beat the problem's best baselines, scored now on its train and test instances (cached in
     the run directory, where the report finds them)."""
-    print("\nscoring the problem's baselines on the run's train and test instances...", flush=True)
-    yard = yardsticks.yardsticks(problem, run_dir, lambda: contextlib.nullcontext(evaluator))
+    print("\nscoring the problem's baselines and bounds on the run's train and test instances...", flush=True)
+    source = lambda: contextlib.nullcontext(evaluator)  # noqa: E731
+    yard = yardsticks.yardsticks(problem, run_dir, source, loop.programs.values())
     print("verdict against the best baseline, on train (selected on) and test (held out):")
     for line in verdict.verdict_lines(loop.frontier(), loop.objectives, yard.baselines):
         print("  " + line)
@@ -134,8 +135,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UserError("which problem?", "adrs run PROBLEM (see `adrs problems`), or adrs run --replay RUN_DIR")
     overrides = {
         k: getattr(args, k)
-        for k in ("seed", "iterations", "max_evaluations", "max_wall_seconds", "workers", "islands", "batch_size")
-    }
+        for k in (
+            "seed", "iterations", "max_evaluations", "max_wall_seconds", "workers", "islands", "batch_size",
+            "screen_instances",
+        )
+    }  # fmt: skip
     overrides.update(
         problem=args.problem,
         api_base=args.api_base,
@@ -294,6 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("workers", int),
         ("islands", int),
         ("batch-size", int),
+        ("screen-instances", int),
     ):
         run.add_argument(f"--{flag}", type=kind)
     run.add_argument("--unsafe-no-sandbox", action="store_true", help="run candidates without namespaces")

@@ -82,7 +82,8 @@ class RunView:
 
     def frontier(self, programs: Sequence[ProgramRecord] | None = None) -> list[ProgramRecord]:
         """Programs no other beats on every selection objective on train, best primary objective first."""
-        return frontier_of(self.programs() if programs is None else programs, self.objectives)
+        programs = self.programs() if programs is None else programs
+        return frontier_of(programs, self.objectives, self.config.timing_tolerance)
 
     def best(self, objective: str | None = None, split: str = "train") -> ProgramRecord | None:
         """The best program on ``split`` by one objective (default: the primary one); None when none passed it.

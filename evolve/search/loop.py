@@ -25,15 +25,12 @@ from evolve.llm.ledger import CallRecord, LLMLedger
 from evolve.mutator import Candidate, MutationContext, Mutator
 from evolve.search import records
 from evolve.search.behaviour import STAGE as BEHAVIOUR
-from evolve.search.behaviour import BehaviourCheck
+from evolve.search.cascade import Cascade
 from evolve.search.frontier import frontier_of, oriented
 from evolve.search.island import Island, Member
 from evolve.search.population import INITIAL, initial_programs, starters
 
 STOP_FILE = "STOP"
-# Smoke fails fast, train is what selection uses, stress (when the problem has a stress set) must give valid
-# outputs before a program may join the frontier.
-CASCADE = ("smoke", "train", "stress")
 
 
 @dataclass(frozen=True)
@@ -72,11 +69,8 @@ class Loop:
         self.config, self.evaluator, self.archive, self.run_id = config, evaluator, archive, run_id
         self.after_iteration = after_iteration
         self.mutators, self.run_dir, self.report, self.ledger = mutators, Path(run_dir), report, ledger
-        # A replay takes the recorded evaluation of every program it meets again, so that measured times, and
-        # with them every selection and every prompt, are the recorded ones.
-        self.replayed = {p.code_hash: p for p in replayed}
         self.objectives = config.search_objectives(evaluator.problem.spec)
-        self.behaviour = BehaviourCheck(self.objectives, self._evaluate_counted, tolerance=config.timing_tolerance)
+        self.cascade = Cascade(config, evaluator, self.objectives, self._count, replayed)
         self.islands = [Island(i, config.population_size) for i in range(config.islands)]
         self.programs: dict[int, ProgramRecord] = {}
         self.known_hashes: set[str] = set()
@@ -135,7 +129,7 @@ class Loop:
         return self._frontier
 
     def _compute_frontier(self) -> list[ProgramRecord]:
-        return frontier_of(self.programs.values(), self.objectives)
+        return frontier_of(self.programs.values(), self.objectives, self.config.timing_tolerance)
 
     # -- running ---------------------------------------------------------------------------------------
 
@@ -162,13 +156,11 @@ class Loop:
     def _add_initial_population(self) -> None:
         """Iteration 0 (``population.py``): a failing seed ends the run, a failing baseline is left out."""
         starting = starters(self.evaluator.problem, self.config.baselines_in_population)
-        histories = self._cascade([code for _, _, code in starting])
+        histories = self.cascade.starting([code for _, _, code in starting])
         initial, warnings = initial_programs(starting, histories)
         for warning in warnings:
             self.report(warning)
-        spent = sum(len(h) for h in histories)
-        self.evaluations += spent
-        ids = self.archive.commit_iteration(self.run_id, 0, initial, spent)
+        ids = self.archive.commit_iteration(self.run_id, 0, initial, sum(len(h) for h in histories))
         for program_id, new in zip(ids, initial):
             self._remember(records.program_record(program_id, self.run_id, 0, new))
 
@@ -192,6 +184,7 @@ class Loop:
     def _iterate(self) -> LoopOutcome:
         while (outcome := self._stop_reason()) is None:
             self.iteration += 1
+            self.cascade.start_iteration(self.iteration)
             spent_before = self.evaluations
             started = time.monotonic()
             frontier = self.frontier()
@@ -240,7 +233,7 @@ class Loop:
             [records.view(p) for p in inspirations],
             self.objectives,
             rng,
-            self._score,
+            self.cascade.score,
             self.evaluator.problem.spec.description,
         )
         proposing = time.monotonic()
@@ -252,9 +245,8 @@ class Loop:
                 digests.append(digest)
         calls = self.ledger.take() if self.ledger is not None else []
         started = time.monotonic()
-        histories = self._evaluate(proposals)
-        for (candidate, _), history in zip(proposals, histories):
-            self._check_behaviour(candidate, history)
+        parents = [self.programs[candidate.parent_ids[0]] for candidate, _ in proposals]
+        histories = self.cascade.children([candidate.code for candidate, _ in proposals], parents)
         with self._count_lock:
             self.propose_seconds += started - proposing
             self.evaluation_seconds += time.monotonic() - started
@@ -292,49 +284,9 @@ class Loop:
             calls += [records.stored_call(c, applied if c.status == "applied" else None) for c in work.calls]
         return programs, calls
 
-    def _evaluate_counted(self, codes: Sequence[str], split: str) -> list[EvaluationResult]:
-        results = self.evaluator.evaluate_many(codes, split)
+    def _count(self, evaluations: int) -> None:
         with self._count_lock:
-            self.evaluations += len(codes)
-        return results
-
-    def _check_behaviour(self, candidate: Candidate, history: list[EvaluationResult]) -> None:
-        """Appends the behaviour stage to a child that passed the cascade, when it behaves like its parent
-        (``evolve/search/behaviour.py``); a replay takes the recorded stage instead of re-timing."""
-        train = next((r for r in history if r.split == "train"), None)
-        if train is None or not all(r.ok for r in history):
-            return
-        old = self.replayed.get(code_blocks.normalized_hash(candidate.code)) if self.replayed else None
-        if old is not None:
-            recorded = old.evaluations.get(BEHAVIOUR)
-            history += [records.evaluation_result(recorded)] if recorded is not None else []
-            return
-        parent = self.programs[candidate.parent_ids[0]]
-        result = self.behaviour.judge(candidate.code, train, parent.code, parent.evaluations.get("train"))
-        if result is not None:
-            history.append(result)
-
-    def _score(self, codes: Sequence[str]) -> list[float | None]:
-        """The tuning seam: primary objective on train, lower is better."""
-        results = self._evaluate_counted(codes, "train")
-        primary = self.objectives[0]
-        return [primary.oriented(r.metrics[primary.name]) if r.ok else None for r in results]
-
-    def _evaluate(self, proposals: list[tuple[Candidate, int]]) -> list[list[EvaluationResult]]:
-        """Each proposal's cascade; a child that changed code outside its blocks is rejected before running."""
-        histories: list[list[EvaluationResult]] = [[] for _ in proposals]
-        runnable = []
-        for index, (candidate, _) in enumerate(proposals):
-            reason = code_blocks.block_problem(self.programs[candidate.parent_ids[0]].code, candidate.code)
-            if reason:
-                histories[index] = [EvaluationResult("static", "invalid", feedback=reason)]
-            else:
-                runnable.append(index)
-        for index, history in zip(runnable, self._cascade([proposals[i][0].code for i in runnable])):
-            histories[index] = history
-            with self._count_lock:
-                self.evaluations += len(history)
-        return histories
+            self.evaluations += evaluations
 
     def _migrations(self) -> list[tuple[int, int]]:
         moves = []
@@ -349,27 +301,10 @@ class Loop:
             ]
         return moves
 
-    def _cascade(self, codes: Sequence[str]) -> list[list[EvaluationResult]]:
-        return self._recorded_or_run(codes, CASCADE)
-
-    def _recorded_or_run(self, codes: Sequence[str], splits: Sequence[str]) -> list[list[EvaluationResult]]:
-        """Each program's results on ``splits`` (stopping at a failure): recorded ones in a replay, else run."""
-        histories: list[list[EvaluationResult] | None] = []
-        for code in codes:
-            old = self.replayed.get(code_blocks.normalized_hash(code)) if self.replayed else None
-            recorded = [e for s, e in (old.evaluations.items() if old else ()) if s in splits or s == "static"]
-            histories.append([records.evaluation_result(e) for e in recorded] if recorded else None)
-        fresh = [i for i, h in enumerate(histories) if h is None]
-        if fresh:
-            ran = self.evaluator.cascade_many([codes[i] for i in fresh], splits)
-            for index, history in zip(fresh, ran):
-                histories[index] = history
-        return histories  # type: ignore[return-value]
-
     def _score_on_test(self, programs: Sequence[ProgramRecord]) -> None:
         """Score programs on the held-out test split (reported beside train, never used for selection)."""
         missing = [p for p in programs if "test" not in p.evaluations]
-        results = self._recorded_or_run([p.code for p in missing], ("test",)) if missing else []
+        results = self.cascade.recorded_or_run([p.code for p in missing], ("test",)) if missing else []
         for program, [result] in zip(missing, results):
             self.archive.add_evaluation(program.id, result)
             evaluations = {**program.evaluations, "test": records.evaluation_record(result)}
@@ -387,12 +322,13 @@ class Loop:
     def _progress(self, new_programs: list[NewProgram]) -> None:
         last = [p.evaluations[-1] for p in new_programs]
         duplicates = sum(e.split == BEHAVIOUR and not e.ok for e in last)
-        failed = sum(not e.ok for e in last) - duplicates
+        screened = sum(e.status == "screened" for e in last)
+        failed = sum(not e.ok for e in last) - duplicates - screened
         primary = self.objectives[0]
         best = min((p.metrics("train")[primary.name] for p in self.frontier()), key=primary.oriented)
         self.report(
             f"iteration {self.iteration}/{self.config.iterations}: {len(new_programs)} new ({failed} failed, "
-            f"{duplicates} behavioural duplicates), "
+            f"{duplicates} behavioural duplicates{f', {screened} screened out' if screened else ''}), "
             f"{len(self.programs)} programs, {self.evaluations} evaluations, best {primary.name} "
             f"{best:.4g}{primary.unit}, frontier {len(self.frontier())}, {self.wall_seconds():.0f} s"
         )

@@ -94,7 +94,7 @@ def attack(
         loop = Loop(config, Evaluator(problem, pool), archive, run_id, {"attacker": Attacker(programs)}, folder, _quiet)
         # An attack is judged by its evaluation: most give the seed's answers on purpose, which would make them
         # behavioural duplicates of it, a verdict of the search and not of the sandbox.
-        loop._check_behaviour = lambda candidate, history: None
+        loop.cascade.behaviour = None
         outcome = loop.run()
     finally:
         pool.close()

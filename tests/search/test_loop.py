@@ -174,3 +174,15 @@ def test_programs_with_equal_train_values_are_one_frontier_point_the_first_found
     programs = [_scored(5, 1.0, 2.0), _scored(2, 1.0, 2.0), _scored(3, 2.0, 1.0), _scored(4, 3.0, 3.0)]
     assert [p.id for p in frontier_of(programs, objectives)] == [2, 3]
     assert [p.id for p in frontier_of(programs, objectives[:1])] == [2]
+
+
+def test_a_time_within_the_tolerance_of_another_is_the_same_frontier_point():
+    """Epsilon-box dominance on measured objectives: 5% faster at the same gap is noise under a 10% tolerance,
+    and the first program found stands for both; twice as fast is a better point and displaces it."""
+    objectives = [Objective("gap", "min"), Objective("time_ms", "min", measured=True)]
+    first, noise, faster = _scored(2, 1.0, 1.05), _scored(3, 1.0, 1.0), _scored(4, 1.0, 0.5)
+    assert [p.id for p in frontier_of([first, noise], objectives, tolerance=0.1)] == [2]
+    assert [p.id for p in frontier_of([first, noise], objectives)] == [3], "without a tolerance, noise wins"
+    assert [p.id for p in frontier_of([first, noise, faster], objectives, tolerance=0.1)] == [4]
+    slower_but_better = _scored(5, 0.5, 3.0)
+    assert [p.id for p in frontier_of([first, slower_but_better], objectives, tolerance=0.1)] == [5, 2]

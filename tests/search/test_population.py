@@ -11,6 +11,7 @@ from loop_runs import run_loop
 
 from evolve.config import RunConfig
 from evolve.mutator import Candidate, MutationContext
+from evolve.review.report.yardsticks import yardsticks
 from evolve.search import records
 from evolve.search.behaviour import BehaviourCheck
 from evolve.search.frontier import frontier_of
@@ -78,8 +79,14 @@ def test_the_population_starts_with_the_seed_and_every_baseline_so_the_frontier_
     best_baseline = min(p.metrics("train")["gap"] for p in initial[1:])
     front = frontier_of(archive.programs(run_id), config.search_objectives(tardiness.spec))
     assert front[0].metrics("train")["gap"] <= best_baseline < initial[0].metrics("train")["gap"]
-    # Baselines are yardsticks: scored on the held-out split even off the frontier.
+    # Baselines are yardsticks: scored on the held-out split even off the frontier, and the verdict and the
+    # report take those figures from the run instead of scoring the baselines again.
     assert all("test" in p.evaluations for p in initial)
+    yard = yardsticks(tardiness, tmp_path, None, archive.programs(run_id))
+    assert not yard.note and sorted(yard.baselines) == ["atc", "edd", "mdd", "wspt"]
+    for program in initial[1:]:
+        name = program.note.removeprefix("baseline ")
+        assert yard.baselines[name]["test"]["metrics"]["gap"] == program.metrics("test")["gap"]
 
 
 def test_without_baselines_in_population_the_seed_starts_alone(tardiness, tmp_path):
@@ -126,7 +133,7 @@ def _retimed_as_the_seed(add_initial_population):
         add_initial_population(self)
         [seed] = self.programs.values()
         train = records.evaluation_result(seed.evaluations["train"])
-        self.behaviour = BehaviourCheck(self.objectives, lambda codes, split: [train for _ in codes])
+        self.cascade.behaviour = BehaviourCheck(self.objectives, lambda codes, split: [train for _ in codes])
 
     return wrapped
 

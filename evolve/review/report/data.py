@@ -14,13 +14,14 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from evolve.archive.models import LLMCall
+from evolve.archive.records import STAGES
 from evolve.archive.store import ProgramRecord, ProgressRecord
 from evolve.review.report.highlight import LineTable, diff_hunks
 from evolve.review.report.yardsticks import Yardsticks
 from evolve.review.run_view import RunView
 from problems.base import Objective
 
-SPLITS = ("static", "smoke", "train", "test")
+SPLITS = (*STAGES, "test")  # a program's evaluations in the order it met them
 GROUP_SPLITS = ("train", "test")  # the smoke split's classes are too small to say anything
 MAX_FEEDBACK = 3000
 MAX_NOTE = 1000

@@ -72,8 +72,8 @@ def write_report(
     """
     started = time.perf_counter()
     path = Path(path) if path is not None else run.directory / REPORT_FILE
-    yard = _yardsticks(run, baselines, evaluator)
     programs = run.programs()
+    yard = _yardsticks(run, baselines, evaluator, programs)
     text = render(run, yard, programs, refresh=live and run.record.status == "running")
     data = text.encode("utf-8", "replace")  # a lone surrogate in hostile code must not stop the report
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -83,16 +83,18 @@ def write_report(
     return WrittenReport(path, len(data), len(programs), time.perf_counter() - started)
 
 
-def _yardsticks(run: RunView, baselines: bool, evaluator: Evaluator | None) -> Yardsticks:
+def _yardsticks(
+    run: RunView, baselines: bool, evaluator: Evaluator | None, programs: list[ProgramRecord]
+) -> Yardsticks:
     source: yardsticks.EvaluatorSource | None = None
     if evaluator is not None:
         source = lambda: contextlib.nullcontext(evaluator)  # noqa: E731
     else:
         source = lambda: _own_evaluator(run)  # noqa: E731
     try:
-        return yardsticks.yardsticks(run.problem, run.directory, source if baselines else None)
+        return yardsticks.yardsticks(run.problem, run.directory, source if baselines else None, programs)
     except UserError as exc:  # no sandbox here: the report goes on without the baselines it could not score
-        cached = yardsticks.yardsticks(run.problem, run.directory, None)
+        cached = yardsticks.yardsticks(run.problem, run.directory, None, programs)
         return Yardsticks(cached.baselines, cached.bounds, cached.scored_at, f"baselines not scored: {exc}")
 
 

@@ -1,8 +1,9 @@
 """The yardsticks on the report's frontier: the problem's human baselines and its bounds, scored once per run.
 
-The archive already holds the seed on train and test, so the seed costs nothing. The baselines (EDD, ATC,
-FCFS-watermark...) are not in it: they are scored in the sandbox on the run's train and test instances, as
-``adrs bench`` scores them, and the results are cached in the run directory (``baselines.json``, keyed by
+The archive already holds the seed on train and test, so the seed costs nothing, and so are the baselines
+of a run that started from them (``baselines_in_population``): their figures are the run's own. Baselines
+the archive lacks (EDD, ATC, FCFS-watermark...) are scored in the sandbox on the run's train and test
+instances, as ``adrs bench`` scores them, and the results are cached in the run directory (``baselines.json``, keyed by
 each file's content) so that a live report pays for them once. The bounds are the problem's own
 ``bench_bounds`` rows, computed in this process. Measured-time objectives of baselines come from the moment
 they were scored, not from the run, and the report says so.
@@ -15,13 +16,14 @@ import json
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from evaluators.evaluator import Evaluator
+from evolve.archive.records import ProgramRecord
 from problems.base import Problem
 
 CACHE_FILE = "baselines.json"
@@ -66,15 +68,18 @@ def cached(run_dir: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) and data.get("version") == _VERSION else {}
 
 
-def yardsticks(problem: Problem, run_dir: Path, evaluator: EvaluatorSource | None) -> Yardsticks:
-    """Baselines and bounds of ``problem`` for the report of the run in ``run_dir``.
+def yardsticks(
+    problem: Problem, run_dir: Path, evaluator: EvaluatorSource | None, programs: Iterable[ProgramRecord] = ()
+) -> Yardsticks:
+    """Baselines and bounds of ``problem`` for the report of the run in ``run_dir``, whose ``programs`` are
+    looked through for baselines scored on train and test already.
 
-    What the cache lacks is computed with the evaluator that ``evaluator()`` yields, then cached; with
-    ``evaluator`` None only the cache is read.
+    What neither they nor the cache hold is computed with the evaluator that ``evaluator()`` yields, then
+    cached; with ``evaluator`` None only the cache is read.
     """
     cache = cached(run_dir)
     files = {path.stem: path.read_text() for path in problem.baselines() if path.is_file()}
-    stored = cache.get("baselines", {})
+    stored = {**cache.get("baselines", {}), **_in_run(programs)}
     fresh = {name: stored[name] for name, code in files.items() if stored.get(name, {}).get("hash") == _digest(code)}
     missing = [name for name in files if name not in fresh]
     bounds = cache.get("bounds")
@@ -97,6 +102,19 @@ def yardsticks(problem: Problem, run_dir: Path, evaluator: EvaluatorSource | Non
             "`adrs report`, scores them"
         )
     return Yardsticks({name: entry["splits"] for name, entry in sorted(fresh.items())}, bounds or {}, scored_at, note)
+
+
+def _in_run(programs: Iterable[ProgramRecord]) -> dict[str, dict[str, Any]]:
+    """Cache entries for the run's baseline programs that were scored on every split of ``SPLITS``."""
+    found = {}
+    for program in programs:
+        if program.mutator == "baseline" and all(split in program.evaluations for split in SPLITS):
+            splits = {
+                split: {"status": e.status, "metrics": _finite(e.metrics)}
+                for split, e in ((s, program.evaluations[s]) for s in SPLITS)
+            }
+            found[program.note.removeprefix("baseline ")] = {"hash": _digest(program.code), "splits": splits}
+    return found
 
 
 def _bounds(problem: Problem, evaluator: Evaluator, split: str) -> dict[str, dict[str, float]]:
