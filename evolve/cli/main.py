@@ -96,11 +96,12 @@ def _run_loop(
 
 
 def _print_verdict(loop: Loop, problem: Problem, evaluator: Evaluator, run_dir: Path) -> None:
-    """Whether the run beat the problem's best baselines, scored now on its train and test instances (cached in
-    the run directory, where the report finds them)."""
-    print("\nscoring the problem's baselines and bounds on the run's train and test instances...", flush=True)
+    """Whether the run beat the problem's best baselines: the run's own figures for those it started from, the
+    others scored now on its train and test instances (cached in the run directory, where the report finds them)."""
+    if not loop.config.baselines_in_population:
+        print("\nscoring the problem's baselines on the run's train and test instances...", flush=True)
     source = lambda: contextlib.nullcontext(evaluator)  # noqa: E731
-    yard = yardsticks.yardsticks(problem, run_dir, source, loop.programs.values())
+    yard = yardsticks.yardsticks(problem, run_dir, source, loop.programs.values(), bounds_too=False)
     print("verdict against the best baseline, on train (selected on) and test (held out):")
     for line in verdict.verdict_lines(loop.frontier(), loop.objectives, yard.baselines):
         print("  " + line)
