@@ -32,7 +32,7 @@ from evolve.mutators.registry import build_mutators, check_names
 from evolve.review import display, verdict
 from evolve.review.report import yardsticks
 from evolve.search import run_lock
-from evolve.search.loop import Loop
+from evolve.search.loop import STOP_FILE, Loop
 from evolve.search.population import SeedFailed
 from evolve.wiring import RUN_FILE, UserError, full_disk_is_a_user_error, load_problem, make_evaluator
 from problems.base import Problem
@@ -91,7 +91,9 @@ def _run_loop(
         print(f"\nverdict skipped (interrupted): `adrs report {run_dir}` scores the baselines and gives it")
     else:
         _print_verdict(loop, problem, evaluator, run_dir)
-    print(f"\nrun directory: {run_dir}   (adrs show {run_dir} ID, adrs resume {run_dir})")
+    print(f"\nrun directory: {run_dir}")
+    print(f"  adrs report {run_dir}     the HTML report: frontier, lineage, code and diffs, plots")
+    print(f"  adrs show {run_dir} ID    one program; adrs resume {run_dir} to go on")
     return 0
 
 
@@ -247,6 +249,10 @@ def cmd_resume(args: argparse.Namespace) -> int:
                 f"run {run_id} already did its {config.iterations} iterations", "pass --iterations N to extend it"
             )
         print(f"resuming run {run_id} of {run.problem} after iteration {run.iteration}")
+        stop = Path(args.run_dir) / STOP_FILE
+        if stop.exists():  # left by the stop that ended the last session; kept, it would end this one at once
+            stop.unlink()
+            print(f"removed {stop}, left by the stop that ended the run's last session")
         problem = load_problem(run.problem, config.problems_dir)
         evaluator = _run_evaluator(config, problem)
         try:
