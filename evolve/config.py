@@ -20,6 +20,28 @@ class ConfigError(ValueError):
     """A configuration a user wrote is invalid; the message names the field."""
 
 
+# What a TOML file or the command line may give for a field of each annotated type (ints pass as floats).
+_ACCEPTED: dict[str, tuple[type, ...]] = {
+    "int": (int,),
+    "float": (int, float),
+    "str": (str,),
+    "bool": (bool,),
+    "tuple[str, ...]": (list, tuple),
+    "dict[str, float]": (dict,),
+    "dict[str, list[float]]": (dict,),
+}
+
+
+def _check_types(config: object) -> None:
+    """ConfigError naming the first field whose value has the wrong type (``iterations = "10"``), before any
+    check compares it with a number."""
+    for f in dataclasses.fields(config):  # type: ignore[arg-type]
+        accepted, value = _ACCEPTED.get(str(f.type), (object,)), getattr(config, f.name)
+        # bool is an int to Python, not to a user: `seed = true` is a mistake.
+        if not isinstance(value, accepted) or (isinstance(value, bool) and bool not in accepted):
+            raise ConfigError(f"{f.name} must be {f.type}, got {value!r} ({type(value).__name__})")
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """How a run searches, and when it stops.
@@ -112,6 +134,7 @@ class RunConfig:
     report_every: int = 0
 
     def __post_init__(self) -> None:
+        _check_types(self)
         positive = ("iterations", "islands", "population_size", "migration_interval", "tune_trials", "llm_concurrency")
         for name in positive:
             if getattr(self, name) < 1:

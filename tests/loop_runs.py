@@ -6,6 +6,7 @@ from evaluators.evaluator import Evaluator
 from evaluators.pool import LocalPool
 from evolve.archive.store import Archive, sqlite_url
 from evolve.config import RunConfig
+from evolve.mutator import Candidate, MutationContext
 from evolve.search.loop import Loop
 
 
@@ -20,3 +21,16 @@ def run_loop(problem, config: RunConfig, mutator, run_dir):
     finally:
         pool.close()
     return outcome, archive, run_id
+
+
+class Proposes:
+    """Proposes fixed programs once, at the first iteration."""
+
+    name = "scripted"
+
+    def __init__(self, *codes: str):
+        self.codes = list(codes)
+
+    def propose(self, context: MutationContext) -> list[Candidate]:
+        codes, self.codes = self.codes, []
+        return [Candidate(code, self.name, (context.parent.id,), f"program {i}") for i, code in enumerate(codes)]

@@ -13,10 +13,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, make_url, select, text
+from sqlalchemy import create_engine, event, insert, make_url, select, text
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from evaluators.evaluator import EvaluationResult
 from evolve.archive.models import Base, Evaluation, LLMCall, Migration, Program, Progress, Run
@@ -137,30 +137,27 @@ class Archive:
         llm_calls: Iterable[NewLLMCall] = (),
     ) -> list[int | None]:
         """Store one iteration atomically; returns the new ids (None for a code hash already stored)."""
-        ids: list[int | None] = []
+        programs = list(programs)
         with self._session.begin() as session:
-            known = set(session.scalars(select(Program.code_hash).where(Program.run_id == run_id)))
+            # Only the iteration's own hashes are looked up (by index): the cost stays flat as the run grows.
+            hashes = {new.code_hash for new in programs}
+            stored = select(Program.code_hash).where(Program.run_id == run_id, Program.code_hash.in_(hashes))
+            known = set(session.scalars(stored))
+            fresh: dict[str, NewProgram] = {}  # by hash, in order: a code twice in the iteration is stored once
             for new in programs:
-                if new.code_hash in known:
-                    ids.append(None)
-                    continue
-                known.add(new.code_hash)
-                row = Program(
-                    run_id=run_id,
-                    code=new.code,
-                    code_hash=new.code_hash,
-                    parent_ids=list(new.parent_ids),
-                    island=new.island,
-                    generation=new.generation,
-                    iteration=iteration,
-                    mutator=new.mutator,
-                    model=new.model,
-                    note=new.note,
-                )
-                row.evaluations = [_evaluation_row(e) for e in new.evaluations]
-                session.add(row)
-                session.flush()
-                ids.append(row.id)
+                if new.code_hash not in known:
+                    fresh.setdefault(new.code_hash, new)
+            # Bulk inserts, their ids returned in the rows' order: one statement per table for the iteration.
+            stored_ids = dict(zip(fresh, _insert_programs(session, run_id, iteration, list(fresh.values()))))
+            ids = [stored_ids.pop(new.code_hash, None) for new in programs]
+            rows = [
+                _evaluation_values(program_id, result)
+                for program_id, new in zip(ids, programs)
+                if program_id is not None
+                for result in new.evaluations
+            ]
+            if rows:
+                session.execute(insert(Evaluation), rows)
             for program_id, island in migrations:
                 session.add(Migration(run_id=run_id, program_id=program_id, island=island, iteration=iteration))
             run = session.get_one(Run, run_id)
@@ -225,11 +222,14 @@ class Archive:
 
     def migrations(self, run_id: int) -> list[tuple[int, int]]:
         """(program id, island) of every migration of the run, oldest first."""
+        return [(program, island) for _, program, island in self.migrations_by_iteration(run_id)]
+
+    def migrations_by_iteration(self, run_id: int) -> list[tuple[int, int, int]]:
+        """(iteration, program id, island) of every migration of the run, oldest first."""
         with self._session() as session:
-            rows = session.execute(
-                select(Migration.program_id, Migration.island).where(Migration.run_id == run_id).order_by(Migration.id)
-            )
-            return [(p, i) for p, i in rows]
+            columns = (Migration.iteration, Migration.program_id, Migration.island)
+            rows = session.execute(select(*columns).where(Migration.run_id == run_id).order_by(Migration.id))
+            return [(iteration, program, island) for iteration, program, island in rows]
 
 
 def _llm_call_row(run_id: int, iteration: int, call: NewLLMCall, program_id: int | None) -> LLMCall:
@@ -252,6 +252,28 @@ def _llm_call_row(run_id: int, iteration: int, call: NewLLMCall, program_id: int
         latency_seconds=call.latency_seconds,
         cached=call.cached,
     )
+
+
+def _insert_programs(session: Session, run_id: int, iteration: int, programs: list[NewProgram]) -> list[int]:
+    if not programs:
+        return []
+    rows = [
+        {
+            "run_id": run_id, "code": new.code, "code_hash": new.code_hash, "parent_ids": list(new.parent_ids),
+            "island": new.island, "generation": new.generation, "iteration": iteration, "mutator": new.mutator,
+            "model": new.model, "note": new.note,
+        }
+        for new in programs
+    ]  # fmt: skip
+    return list(session.scalars(insert(Program).returning(Program.id, sort_by_parameter_order=True), rows))
+
+
+def _evaluation_values(program_id: int, result: EvaluationResult) -> dict[str, Any]:
+    return {
+        "program_id": program_id, "split": result.split, "status": result.status, "metrics": result.metrics,
+        "groups": result.groups, "per_instance": result.per_instance, "feedback": result.feedback,
+        "seconds": result.seconds,
+    }  # fmt: skip
 
 
 def _evaluation_row(result: EvaluationResult) -> Evaluation:

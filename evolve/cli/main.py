@@ -32,7 +32,7 @@ from evolve.mutators.registry import build_mutators, check_names
 from evolve.review import display, verdict
 from evolve.review.report import yardsticks
 from evolve.search import run_lock
-from evolve.search.loop import Loop
+from evolve.search.loop import STOP_FILE, Loop
 from evolve.search.population import SeedFailed
 from evolve.wiring import RUN_FILE, UserError, full_disk_is_a_user_error, load_problem, make_evaluator
 from problems.base import Problem
@@ -91,16 +91,19 @@ def _run_loop(
         print(f"\nverdict skipped (interrupted): `adrs report {run_dir}` scores the baselines and gives it")
     else:
         _print_verdict(loop, problem, evaluator, run_dir)
-    print(f"\nrun directory: {run_dir}   (adrs show {run_dir} ID, adrs resume {run_dir})")
+    print(f"\nrun directory: {run_dir}")
+    print(f"  adrs report {run_dir}     the HTML report: frontier, lineage, code and diffs, plots")
+    print(f"  adrs show {run_dir} ID    one program; adrs resume {run_dir} to go on")
     return 0
 
 
 def _print_verdict(loop: Loop, problem: Problem, evaluator: Evaluator, run_dir: Path) -> None:
-    """Whether the run beat the problem's best baselines, scored now on its train and test instances (cached in
-    the run directory, where the report finds them)."""
-    print("\nscoring the problem's baselines and bounds on the run's train and test instances...", flush=True)
+    """Whether the run beat the problem's best baselines: the run's own figures for those it started from, the
+    others scored now on its train and test instances (cached in the run directory, where the report finds them)."""
+    if not loop.config.baselines_in_population:
+        print("\nscoring the problem's baselines on the run's train and test instances...", flush=True)
     source = lambda: contextlib.nullcontext(evaluator)  # noqa: E731
-    yard = yardsticks.yardsticks(problem, run_dir, source, loop.programs.values())
+    yard = yardsticks.yardsticks(problem, run_dir, source, loop.programs.values(), bounds_too=False)
     print("verdict against the best baseline, on train (selected on) and test (held out):")
     for line in verdict.verdict_lines(loop.frontier(), loop.objectives, yard.baselines):
         print("  " + line)
@@ -246,6 +249,10 @@ def cmd_resume(args: argparse.Namespace) -> int:
                 f"run {run_id} already did its {config.iterations} iterations", "pass --iterations N to extend it"
             )
         print(f"resuming run {run_id} of {run.problem} after iteration {run.iteration}")
+        stop = Path(args.run_dir) / STOP_FILE
+        if stop.exists():  # left by the stop that ended the last session; kept, it would end this one at once
+            stop.unlink()
+            print(f"removed {stop}, left by the stop that ended the run's last session")
         problem = load_problem(run.problem, config.problems_dir)
         evaluator = _run_evaluator(config, problem)
         try:

@@ -6,7 +6,7 @@ import math
 from collections.abc import Iterable, Sequence
 
 from evolve.archive.store import ProgramRecord
-from evolve.search.pareto import pareto_front
+from evolve.search.pareto import dominates
 from problems.base import Objective
 
 
@@ -31,6 +31,42 @@ def boxed(point: Sequence[float], objectives: Sequence[Objective], tolerance: fl
     )
 
 
+class Frontier:
+    """The frontier kept up to date one program at a time, in id order, at a cost that grows with the frontier's
+    size and not with the run's: a long run never recomputes it from all of its programs.
+
+    Adding programs in id order gives exactly ``frontier_of`` of them: a newcomer is dropped when a member
+    dominates it or has its point (members have lower ids), and otherwise removes the members it dominates; a
+    program dropped or removed earlier cannot matter, since whatever dominated it dominates what it dominated.
+    """
+
+    def __init__(self, objectives: Sequence[Objective], tolerance: float = 0.0):
+        self.objectives, self.tolerance = list(objectives), tolerance
+        self._members: dict[int, tuple[tuple[float, ...], ProgramRecord]] = {}
+
+    def add(self, program: ProgramRecord) -> bool:
+        """Offers a program (with an id above every earlier one); whether it joined."""
+        if not program.selectable:
+            return False
+        point = boxed(oriented(program.metrics("train"), self.objectives), self.objectives, self.tolerance)
+        if any(other == point or dominates(other, point) for other, _ in self._members.values()):
+            return False
+        for beaten in [i for i, (other, _) in self._members.items() if dominates(point, other)]:
+            del self._members[beaten]
+        self._members[program.id] = (point, program)
+        return True
+
+    def update(self, program: ProgramRecord) -> None:
+        """Replaces a member's record by a newer one of the same program (e.g. with its test evaluation)."""
+        if program.id in self._members:
+            self._members[program.id] = (self._members[program.id][0], program)
+
+    def programs(self) -> list[ProgramRecord]:
+        """The members, best primary objective first."""
+        members = (program for _, program in self._members.values())
+        return sorted(members, key=lambda p: (oriented(p.metrics("train"), self.objectives), p.id))
+
+
 def frontier_of(
     programs: Iterable[ProgramRecord], objectives: Sequence[Objective], tolerance: float = 0.0
 ) -> list[ProgramRecord]:
@@ -42,10 +78,7 @@ def frontier_of(
     whose other values equal another's and whose time is within the tolerance of it is the same point. Only
     programs that passed every stage count (``ProgramRecord.selectable``).
     """
-    scored = sorted((p for p in programs if p.selectable), key=lambda p: p.id)
-    points = [boxed(oriented(p.metrics("train"), objectives), objectives, tolerance) for p in scored]
-    first = {}
-    for index, point in enumerate(points):
-        first.setdefault(point, index)
-    front = [i for i in pareto_front(points) if first[points[i]] == i]
-    return sorted((scored[i] for i in front), key=lambda p: oriented(p.metrics("train"), objectives))
+    frontier = Frontier(objectives, tolerance)
+    for program in sorted(programs, key=lambda p: p.id):
+        frontier.add(program)
+    return frontier.programs()

@@ -26,7 +26,7 @@ from evolve.mutator import Candidate, MutationContext, Mutator
 from evolve.search import records
 from evolve.search.behaviour import STAGE as BEHAVIOUR
 from evolve.search.cascade import Cascade
-from evolve.search.frontier import frontier_of, oriented
+from evolve.search.frontier import Frontier, oriented
 from evolve.search.island import Island, Member
 from evolve.search.population import INITIAL, initial_programs, starters
 
@@ -74,7 +74,7 @@ class Loop:
         self.islands = [Island(i, config.population_size) for i in range(config.islands)]
         self.programs: dict[int, ProgramRecord] = {}
         self.known_hashes: set[str] = set()
-        self._frontier: list[ProgramRecord] | None = None
+        self._frontier = Frontier(self.objectives, config.timing_tolerance)
         self._count_lock = threading.Lock()
         self._slot_count = config.proposals_per_iteration
         # Slots propose and evaluate at once: model calls of some overlap evaluations of others (the ledger
@@ -92,15 +92,22 @@ class Loop:
     # -- state -----------------------------------------------------------------------------------------
 
     def _restore(self) -> None:
+        """The state the run had after its last committed iteration: each iteration's programs, then its
+        migrations, in the order the run made them, since islands prune as they grow."""
+        migrations = self.archive.migrations_by_iteration(self.run_id)
+        moved = 0
         for program in self.archive.programs(self.run_id):
+            while moved < len(migrations) and migrations[moved][0] < program.iteration:
+                self._place(self.programs[migrations[moved][1]], migrations[moved][2])
+                moved += 1
             self._remember(program)
-        for program_id, island in self.archive.migrations(self.run_id):
+        for _, program_id, island in migrations[moved:]:
             self._place(self.programs[program_id], island)
 
     def _remember(self, program: ProgramRecord) -> None:
         self.programs[program.id] = program
         self.known_hashes.add(program.code_hash)
-        self._frontier = None
+        self._frontier.add(program)
         # The initial population starts every island; other programs start on the island of their parent.
         for island in range(len(self.islands)) if program.mutator in INITIAL else [program.island]:
             self._place(program, island)
@@ -124,12 +131,7 @@ class Loop:
 
     def frontier(self) -> list[ProgramRecord]:
         """Programs not dominated on train, by primary objective."""
-        if self._frontier is None:
-            self._frontier = self._compute_frontier()
-        return self._frontier
-
-    def _compute_frontier(self) -> list[ProgramRecord]:
-        return frontier_of(self.programs.values(), self.objectives, self.config.timing_tolerance)
+        return self._frontier.programs()
 
     # -- running ---------------------------------------------------------------------------------------
 
@@ -309,7 +311,7 @@ class Loop:
             self.archive.add_evaluation(program.id, result)
             evaluations = {**program.evaluations, "test": records.evaluation_record(result)}
             self.programs[program.id] = dataclasses.replace(program, evaluations=evaluations)
-        self._frontier = None
+            self._frontier.update(self.programs[program.id])
 
     def _evaluate_frontier_on_test(self) -> None:
         self.report("scoring the train frontier on the held-out test split")

@@ -81,17 +81,3 @@ def nsga2_order(points: Sequence[Point]) -> list[int]:
         distance = crowding_distance(points, front)
         order.extend(sorted(front, key=lambda index: (-distance[index], index)))
     return order
-
-
-def pareto_front(points: Sequence[Point]) -> list[int]:
-    """Indices of the non-dominated points, in increasing order; empty for no points.
-
-    In time proportional to the points times the front, not to the points squared (the loop asks for the
-    frontier of the whole run every iteration): after a lexicographic sort every dominator of a point comes
-    before it, so each point need only be checked against the front kept so far.
-    """
-    front: list[int] = []
-    for index in sorted(range(len(points)), key=lambda i: (tuple(points[i]), i)):
-        if not any(dominates(points[kept], points[index]) for kept in front):
-            front.append(index)
-    return sorted(front)

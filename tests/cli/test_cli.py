@@ -26,6 +26,7 @@ def test_a_short_run_finds_a_program_better_than_the_seed_on_train_and_on_test(t
     printed = capsys.readouterr().out
     assert "Frontier on train" in printed and "gap[%] test" in printed
     assert "for comparison, the seed program:\n1 " in printed
+    assert f"adrs report {tmp_path / 'r'}" in printed, "the end names the report command"
     # The verdict: one line per selected objective against the best baseline, scored and cached for the report.
     verdict = printed.split("verdict against the best baseline", 1)[1].splitlines()[1:3]
     assert [line.split(":")[0].strip() for line in verdict] == ["gap", "time_ms"]
@@ -111,6 +112,18 @@ def test_ctrl_c_stops_a_run_cleanly_after_the_current_iteration(tmp_path):
     assert "verdict skipped (interrupted)" in out and not (tmp_path / "r" / "baselines.json").exists()
     run = archive.run(1)
     assert run.status == "stopped" and 2 <= run.iteration < 200
+
+
+def test_resume_removes_the_stop_file_that_ended_the_last_session_and_says_so(tmp_path, capsys):
+    run_dir = tmp_path / "r"
+    (run_dir).mkdir()
+    (run_dir / "STOP").write_text("")
+    assert main(["run", "tardiness", "--iterations", "3", "--run-dir", str(run_dir)]) == 0
+    assert "run stopped: stop file" in capsys.readouterr().out
+    assert main(["resume", str(run_dir), "--iterations", "2"]) == 0
+    printed = capsys.readouterr().out
+    assert f"removed {run_dir / 'STOP'}, left by the stop that ended the run's last session" in printed
+    assert not (run_dir / "STOP").exists() and Archive(sqlite_url(run_dir)).run(1).iteration == 2
 
 
 def test_a_run_killed_with_sigkill_resumes_with_nothing_lost_and_nothing_added_twice(tmp_path):

@@ -21,6 +21,18 @@ def test_unknown_fields_and_impossible_values_are_named_in_the_error(tmp_path):
         RunConfig(mutators={"genetic": 0.0})
 
 
+def test_a_value_of_the_wrong_type_is_named_with_the_type_expected(tmp_path):
+    path = tmp_path / "run.toml"
+    path.write_text('[run]\niterations = "10"\n')
+    with pytest.raises(ConfigError, match=r"iterations must be int, got '10' \(str\)"):
+        RunConfig.from_toml(path)
+    with pytest.raises(ConfigError, match="seed must be int, got True"):
+        RunConfig(seed=True)
+    with pytest.raises(ConfigError, match="unsafe_no_sandbox must be bool, got 1"):
+        RunConfig(unsafe_no_sandbox=1)
+    assert RunConfig(max_wall_seconds=60).max_wall_seconds == 60, "an integer is a fine float"
+
+
 def test_search_objectives_pick_and_order_the_problems_objectives_or_name_the_unknown_one():
     from problems import registry
 

@@ -9,11 +9,13 @@ import textwrap
 import pytest
 from loop_runs import run_loop
 
-from evaluators.evaluator import static_check
+from evaluators.evaluator import Evaluator, static_check
+from evaluators.pool import LocalPool
 from evolve.archive.store import Archive, EvaluationRecord, ProgramRecord, sqlite_url
 from evolve.config import RunConfig
 from evolve.mutator import Candidate, MutationContext
 from evolve.search.frontier import frontier_of
+from evolve.search.loop import Loop
 from problems import registry
 from problems.base import Objective
 
@@ -122,12 +124,27 @@ def test_long_runs_with_pruned_islands_never_migrate_a_program_twice(tmp_path):
         workers=2,
         mutators={"genetic": 1.0},
     )
-    outcome, archive, run_id = run_loop(problem, config, GeneticMutator(), tmp_path)
-    assert outcome.status == "finished"
-    moves = archive.migrations(run_id)
-    assert moves and len(moves) == len(set(moves))
-    homes = {p.id: p.island for p in archive.programs(run_id)}
-    assert all(homes[program_id] != island for program_id, island in moves)
+    pool = LocalPool(problem.spec.runner, problem.spec.entry_point, problem.spec.seconds_per_instance, 2)
+    archive = Archive(sqlite_url(tmp_path))
+    run_id = archive.create_run(problem.name, config.to_dict(), config.seed)
+    try:
+        evaluator = Evaluator(problem, pool)
+        mutators = {"genetic": GeneticMutator()}
+        loop = Loop(config, evaluator, archive, run_id, mutators, tmp_path, lambda _: None)
+        assert loop.run().status == "finished"
+        moves = archive.migrations(run_id)
+        assert moves and len(moves) == len(set(moves))
+        homes = {p.id: p.island for p in archive.programs(run_id)}
+        assert all(homes[program_id] != island for program_id, island in moves)
+        # What a resume rebuilds from the archive is the state the run had: pruned islands and the frontier.
+        resumed = Loop(config, evaluator, archive, run_id, mutators, tmp_path, lambda _: None)
+        assert [p.id for p in resumed.frontier()] == [p.id for p in loop.frontier()]
+        assert [[m.program_id for m in i.members] for i in resumed.islands] == [
+            [m.program_id for m in i.members] for i in loop.islands
+        ]
+        assert any(len(i.members) < sum(1 for p in archive.programs(run_id) if p.selectable) for i in loop.islands)
+    finally:
+        pool.close()
 
 
 def run_with(config: RunConfig, tmp_path, before=lambda run_dir: None):

@@ -1,9 +1,8 @@
 import math
-import random
 
 import pytest
 
-from evolve.search.pareto import crowding_distance, dominates, non_dominated_sort, nsga2_order, pareto_front
+from evolve.search.pareto import crowding_distance, dominates, non_dominated_sort, nsga2_order
 
 
 def test_dominates_needs_no_worse_everywhere_and_better_somewhere():
@@ -33,7 +32,6 @@ def test_non_dominated_sort_keeps_duplicates_in_one_front():
 
 def test_non_dominated_sort_of_nothing_is_no_fronts():
     assert non_dominated_sort([]) == []
-    assert pareto_front([]) == []
 
 
 def test_crowding_gives_boundary_points_infinity():
@@ -83,20 +81,3 @@ def test_crowding_gives_later_copies_of_a_vector_no_spread():
     distance = crowding_distance(points, [0, 1, 2, 3])
     assert distance[0] == math.inf and distance[3] == math.inf and distance[2] == 0.0
     assert distance[1] == pytest.approx(2.0)
-
-
-def test_pareto_front_lists_non_dominated_indices_in_order():
-    points = [(3.0, 3.0), (1.0, 4.0), (2.0, 2.0), (2.0, 2.0), (4.0, 1.0)]
-    assert pareto_front(points) == [1, 2, 3, 4]
-
-
-def test_single_objective_front_is_the_minimum_with_its_ties():
-    assert pareto_front([(3.0,), (1.0,), (2.0,), (1.0,)]) == [1, 3]
-
-
-def test_pareto_front_is_the_first_front_of_the_full_sort_ties_and_copies_included():
-    rng = random.Random(7)
-    for size in (1, 5, 60, 300):
-        for dims in (1, 2, 3):
-            points = [tuple(float(rng.randint(0, 6)) for _ in range(dims)) for _ in range(size)]
-            assert pareto_front(points) == non_dominated_sort(points)[0]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from loop_runs import run_loop
+from loop_runs import Proposes, run_loop
 
 from evolve.config import RunConfig
 from evolve.mutator import Candidate, MutationContext
@@ -34,19 +34,6 @@ def schedule(p, w, d):
     return sorted(range(len(p)), key=lambda j: d[j])
 # EVOLVE-BLOCK-END
 """
-
-
-class Proposes:
-    """Proposes fixed programs once, at the first iteration."""
-
-    name = "scripted"
-
-    def __init__(self, *codes: str):
-        self.codes = list(codes)
-
-    def propose(self, context: MutationContext) -> list[Candidate]:
-        codes, self.codes = self.codes, []
-        return [Candidate(code, self.name, (context.parent.id,), f"program {i}") for i, code in enumerate(codes)]
 
 
 class NoOp:

@@ -5,12 +5,11 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from loop_runs import run_loop
+from loop_runs import Proposes, run_loop
 
 from evaluators.evaluator import Evaluator
 from evaluators.pool import LocalPool
 from evolve.config import ConfigError, RunConfig
-from evolve.mutator import Candidate, MutationContext
 from evolve.search.cascade import Cascade
 from evolve.search.frontier import frontier_of
 from evolve.search.screen import Screen
@@ -25,19 +24,6 @@ def schedule(p, w, d):
 WSPT = EDD.replace("key=lambda j: d[j]", "key=lambda j: -w[j] / p[j]")
 # Worse than EDD on any instance with due dates to meet: the reverse of EDD.
 LATEST_DUE_FIRST = EDD.replace("key=lambda j: d[j]", "key=lambda j: -d[j]")
-
-
-class Proposes:
-    """Proposes fixed programs once, at the first iteration."""
-
-    name = "scripted"
-
-    def __init__(self, *codes: str):
-        self.codes = list(codes)
-
-    def propose(self, context: MutationContext) -> list[Candidate]:
-        codes, self.codes = self.codes, []
-        return [Candidate(code, self.name, (context.parent.id,), f"program {i}") for i, code in enumerate(codes)]
 
 
 @pytest.fixture

@@ -69,13 +69,18 @@ def cached(run_dir: Path) -> dict[str, Any]:
 
 
 def yardsticks(
-    problem: Problem, run_dir: Path, evaluator: EvaluatorSource | None, programs: Iterable[ProgramRecord] = ()
+    problem: Problem,
+    run_dir: Path,
+    evaluator: EvaluatorSource | None,
+    programs: Iterable[ProgramRecord] = (),
+    bounds_too: bool = True,
 ) -> Yardsticks:
     """Baselines and bounds of ``problem`` for the report of the run in ``run_dir``, whose ``programs`` are
     looked through for baselines scored on train and test already.
 
     What neither they nor the cache hold is computed with the evaluator that ``evaluator()`` yields, then
-    cached; with ``evaluator`` None only the cache is read.
+    cached; with ``evaluator`` None only the cache is read. ``bounds_too`` False leaves bounds the cache lacks
+    uncomputed (the verdict needs only the baselines; serving's oracle takes a minute).
     """
     cache = cached(run_dir)
     files = {path.stem: path.read_text() for path in problem.baselines() if path.is_file()}
@@ -84,14 +89,14 @@ def yardsticks(
     missing = [name for name in files if name not in fresh]
     bounds = cache.get("bounds")
     scored_at = cache.get("scored_at", "")
-    if (missing or bounds is None) and evaluator is not None:
+    if (missing or (bounds is None and bounds_too)) and evaluator is not None:
         with evaluator() as live:
             for split in SPLITS:
                 results = live.evaluate_many([files[name] for name in missing], split) if missing else []
                 for name, result in zip(missing, results):
                     entry = fresh.setdefault(name, {"hash": _digest(files[name]), "splits": {}})
                     entry["splits"][split] = {"status": result.status, "metrics": _finite(result.metrics)}
-            if bounds is None:
+            if bounds is None and bounds_too:
                 bounds = {split: _bounds(problem, live, split) for split in SPLITS}
         scored_at = time.strftime("%Y-%m-%d %H:%M:%S") if missing else scored_at
         _write(run_dir, {"version": _VERSION, "scored_at": scored_at, "baselines": fresh, "bounds": bounds})
