@@ -99,6 +99,8 @@ def yardsticks(
             if bounds is None and bounds_too:
                 bounds = {split: _bounds(problem, live, split) for split in SPLITS}
         scored_at = time.strftime("%Y-%m-%d %H:%M:%S") if missing else scored_at
+    if evaluator is not None and (fresh != cache.get("baselines") or bounds != cache.get("bounds")):
+        # What the run had (its own baselines) is cached too, for a report that reads only the cache.
         _write(run_dir, {"version": _VERSION, "scored_at": scored_at, "baselines": fresh, "bounds": bounds})
     note = ""
     if missing and evaluator is None:
