@@ -86,6 +86,7 @@ def attack(
         mutators={"attacker": 1.0},
         seed=3,
         baselines_in_population=False,
+        screen_instances=0,  # an attack is judged on the whole train split, not stopped early for scoring as the seed
     )
     pool = LocalPool(problem.spec.runner, problem.spec.entry_point, limit, workers, limits)
     archive = Archive(sqlite_url(folder))
