@@ -116,10 +116,8 @@ def _in_run(programs: Iterable[ProgramRecord]) -> dict[str, dict[str, Any]]:
     found = {}
     for program in programs:
         if program.mutator == "baseline" and all(split in program.evaluations for split in SPLITS):
-            splits = {
-                split: {"status": e.status, "metrics": _finite(e.metrics)}
-                for split, e in ((s, program.evaluations[s]) for s in SPLITS)
-            }
+            evaluations = program.evaluations
+            splits = {s: {"status": evaluations[s].status, "metrics": _finite(evaluations[s].metrics)} for s in SPLITS}
             found[program.note.removeprefix("baseline ")] = {"hash": _digest(program.code), "splits": splits}
     return found
 
