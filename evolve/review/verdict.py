@@ -56,7 +56,7 @@ def verdict_lines(
         program = min(scored, key=lambda p: objective.oriented(p.metrics("train")[objective.name]))
         if program.mutator == "baseline":  # the run started from the baselines and found nothing better
             name = program.note.removeprefix("baseline ")
-            lines.append(f"{objective.name}: the best program on train is the baseline {name} itself; nothing beats it")
+            lines.append(f"{objective.name}: does not beat {name} (the best program on train is {name} itself)")
             continue
         values = {split: (program.metrics(split) or {}).get(objective.name) for split in SPLITS}
         parts, wins = [], 0

@@ -57,4 +57,4 @@ def test_a_baseline_leading_the_frontier_is_named_as_the_best_program_found():
     mdd = _program(5, {"gap": 1.75}, {"gap": 1.65})
     mdd = ProgramRecord(5, 1, "", "5", (), 0, 0, 0, "baseline", None, "baseline mdd", mdd.evaluations)
     [line] = verdict_lines([mdd, _program(9, {"gap": 1.8}, {"gap": 1.2})], [GAP], BASELINES)
-    assert line == "gap: the best program on train is the baseline mdd itself; nothing beats it"
+    assert line == "gap: does not beat mdd (the best program on train is mdd itself)"
