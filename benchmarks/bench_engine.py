@@ -1,13 +1,20 @@
-"""The search engine's own cost per iteration as the archive grows, with evaluations that cost almost nothing.
+"""The search engine's own cost, and its throughput with a slow model, beside OpenEvolve's on the same footing.
 
-Usage: python benchmarks/bench_engine.py [--programs 10000] [--batch 4] [--evaluation-ms 0]
+Usage: python benchmarks/bench_engine.py [--programs 10000] [--batch 4] [--no-openevolve]
 
-The loop runs on the tardiness seed with a mutator that sets one statement of its parent's block to a fresh
-number (every child is new code of the same size) and an in-process evaluator that scores a program from its
-code's hash, after sleeping ``evaluation-ms`` (default: not at all; no sandbox, no problem code): an
-iteration's wall time is then the engine's own (parent selection, the frontier, deduplication, the archive's
-commit). Reported: the median and mean iteration in windows of 20 iterations once the archive holds about 100,
-1,000 and 10,000 programs, and the ratio of the last median to the first.
+Measured, in one run:
+1. Engine: the loop on the tardiness seed with a mutator that sets one statement of its parent's block to a
+   fresh number (every child new code of the same size) and an in-process evaluator that scores a program from
+   its code's hash (no sandbox, no problem code), so that an iteration's wall time is the engine's own (parent
+   selection, the frontier, deduplication, the archive's commit). Reported: the median and mean iteration, and
+   per program (an iteration makes ``batch`` children), in windows of 20 iterations once the archive holds
+   about 100, 1,000 and 10,000 programs, and the ratio of the last median to the first.
+2. The LLM path: the same, with the ``llm`` mutator asking a scripted OpenAI-compatible server on 127.0.0.1
+   that answers at once (through litellm and the HTTP stack): milliseconds per proposal near 100 programs.
+3. Throughput: the model answers after 0.2 s, an evaluation takes 0.2 s on one of 2 workers, default settings
+   otherwise (4 proposals per iteration, 2 calls and 2 iterations in flight): milliseconds per proposal.
+4. OpenEvolve (``openevolve_side.py``: the current release, installed into its own environment) on 1 and 3.
+Clocks start after imports and the first iterations, on both sides.
 """
 
 from __future__ import annotations
@@ -22,12 +29,18 @@ import threading
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "benchmarks")]
+
+import openevolve_side  # noqa: E402
+from fake_openai import FakeOpenAI, delay, ok  # noqa: E402
 
 from evaluators.evaluator import EvaluationResult  # noqa: E402
 from evolve.archive.store import Archive, sqlite_url  # noqa: E402
 from evolve.config import RunConfig  # noqa: E402
+from evolve.llm.ledger import LLMLedger  # noqa: E402
 from evolve.mutator import Candidate, MutationContext  # noqa: E402
+from evolve.mutators.registry import build_mutators  # noqa: E402
 from evolve.search.loop import Loop  # noqa: E402
 from problems import registry  # noqa: E402
 
@@ -36,10 +49,12 @@ WINDOW = 20
 
 
 class InstantEvaluator:
-    """Scores a program in this process from its code's hash, after sleeping ``seconds`` (if any)."""
+    """Scores a program in this process from its code's hash; a train evaluation first sleeps ``seconds`` on one
+    of ``workers`` (a pool of that size)."""
 
-    def __init__(self, problem, seconds: float):
+    def __init__(self, problem, seconds: float = 0.0, workers: int = 1):
         self.problem, self.seconds = problem, seconds
+        self._workers = threading.Semaphore(workers)
 
     def instances(self, split: str) -> list:
         return []
@@ -51,8 +66,9 @@ class InstantEvaluator:
         return [[self._judge(code, split) for split in splits if split != "stress"] for code in codes]
 
     def _judge(self, code: str, split: str) -> EvaluationResult:
-        if self.seconds:
-            time.sleep(self.seconds)
+        if self.seconds and split == "train":
+            with self._workers:
+                time.sleep(self.seconds)
         draw = int.from_bytes(hashlib.blake2b(f"{split}:{code}".encode(), digest_size=4).digest(), "big")
         return EvaluationResult(split, "ok", {"gap": draw / 2**32, "time_ms": 1.0})
 
@@ -78,54 +94,103 @@ class DistinctEdit:
         return [Candidate(code, self.name, (context.parent.id,), f"edit {number}")]
 
 
-def engine_times(programs: int, batch: int, evaluation_ms: float, folder: Path) -> dict[int, tuple[float, float]]:
-    """Median and mean engine milliseconds per iteration near each mark of ``MARKS`` up to ``programs``."""
-    problem = registry.load("tardiness")
-    iterations = programs // batch + WINDOW
-    config = RunConfig(
-        iterations=iterations, batch_size=batch, workers=1, mutators={"edit": 1.0}, objectives=("gap",),
-        baselines_in_population=False,
-    )  # fmt: skip
-    evaluator = InstantEvaluator(problem, evaluation_ms / 1000)
+def _run(config: RunConfig, evaluator, mutators: dict, folder: Path, ledger=None) -> list[float]:
+    """Runs the loop; the wall time at each committed iteration, from the loop's start."""
+    folder.mkdir(parents=True, exist_ok=True)
     archive = Archive(sqlite_url(folder))
-    run_id = archive.create_run(problem.name, config.to_dict(), config.seed)
-    samples: list[tuple[int, float]] = []  # (programs after the iteration, its seconds)
-    last = [time.perf_counter()]
+    run_id = archive.create_run("tardiness", config.to_dict(), config.seed)
+    stamps: list[float] = []
+    started = [0.0]
 
-    def after(iteration: int) -> None:
-        now = time.perf_counter()
-        samples.append((1 + batch * iteration, now - last[0]))
-        last[0] = now
+    def stamp(_iteration: int) -> None:
+        stamps.append(time.perf_counter() - started[0])
 
-    mutators = {"edit": DistinctEdit()}
-    loop = Loop(config, evaluator, archive, run_id, mutators, folder, lambda _: None, after_iteration=after)
-    last[0] = time.perf_counter()
+    loop = Loop(config, evaluator, archive, run_id, mutators, folder, lambda _: None, ledger, (), stamp)
+    started[0] = time.perf_counter()
     loop.run()
+    return stamps
+
+
+def engine_times(programs: int, batch: int, folder: Path) -> dict[int, tuple[float, float]]:
+    """Median and mean engine milliseconds per iteration near each mark of ``MARKS`` up to ``programs``."""
+    config = RunConfig(
+        iterations=programs // batch + WINDOW, batch_size=batch, workers=1, mutators={"edit": 1.0},
+        objectives=("gap",), baselines_in_population=False,
+    )  # fmt: skip
+    stamps = _run(config, InstantEvaluator(registry.load("tardiness")), {"edit": DistinctEdit()}, folder)
+    steps = [b - a for a, b in zip([0.0, *stamps], stamps)]
     result = {}
     for mark in (m for m in MARKS if m <= programs):
-        window = [seconds for count, seconds in samples if count >= mark][:WINDOW]
+        window = [seconds for iteration, seconds in enumerate(steps, 1) if 1 + batch * iteration >= mark][:WINDOW]
         result[mark] = (1000 * statistics.median(window), 1000 * statistics.mean(window))
     return result
 
 
+class Rewrites:
+    """The scripted model: every answer is the seed's block with a fresh look-ahead, after ``latency`` seconds."""
+
+    def __init__(self, latency: float):
+        self.latency, self.count = latency, 0
+        seed = (ROOT / "seeds" / "tardiness" / "seed.py").read_text()
+        self.block = seed.split("# EVOLVE-BLOCK-START\n", 1)[1].split("# EVOLVE-BLOCK-END", 1)[0]
+
+    def __call__(self, body) -> object:
+        self.count += 1  # FakeOpenAI calls its responder under a lock
+        block = self.block.replace("look_ahead = 8.0", f"look_ahead = {1 + self.count / 1e6!r}")
+        return delay(self.latency, ok(f"A new look-ahead.\n```python\n{block}```\n"))
+
+
+def llm_proposal_ms(
+    proposals: int, warmup: int, latency: float, evaluation: float, workers: int, batch: int, folder: Path
+) -> float:
+    """Milliseconds per proposal of the ``llm`` mutator against a scripted model, after ``warmup`` proposals."""
+    config = RunConfig(
+        iterations=(proposals + warmup) // batch, batch_size=batch, workers=workers, mutators={"llm": 1.0},
+        models=("openai/bench",), rewrite_share=1.0, objectives=("gap",), baselines_in_population=False,
+    )  # fmt: skip
+    with FakeOpenAI(responder=Rewrites(latency)) as server:
+        config = config.replace(api_base=server.base_url)
+        ledger = LLMLedger(concurrency=config.llm_concurrency)
+        problem = registry.load("tardiness")
+        (folder / "replies").mkdir(parents=True)
+        mutators = build_mutators(config, problem.spec, ledger, Archive(sqlite_url(folder / "replies")))
+        stamps = _run(config, InstantEvaluator(problem, evaluation, workers), mutators, folder / "run", ledger)
+    skip = warmup // batch
+    return 1000 * (stamps[-1] - stamps[skip - 1]) / (batch * (len(stamps) - skip))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--programs", type=int, default=10_000)
-    parser.add_argument("--batch", type=int, default=4)
-    parser.add_argument("--evaluation-ms", type=float, default=0.0)
+    parser.add_argument("--programs", type=int, default=10_000, help="the archive's size at the last mark")
+    parser.add_argument("--batch", type=int, default=4, help="children per iteration in the engine measure")
+    parser.add_argument("--proposals", type=int, default=60, help="proposals timed in the LLM measures")
+    parser.add_argument("--no-openevolve", action="store_true", help="measure adrs only")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
         started = time.perf_counter()
-        times = engine_times(args.programs, args.batch, args.evaluation_ms, Path(folder))
-        total = time.perf_counter() - started
-    print(f"| programs in the archive | engine ms per iteration, median of {WINDOW} | mean of {WINDOW} |")
-    print("|---|---|---|")
+        times = engine_times(args.programs, args.batch, Path(folder) / "engine")
+        engine_seconds = time.perf_counter() - started
+        llm = llm_proposal_ms(args.proposals, 100, 0.0, 0.0, 1, args.batch, Path(folder) / "llm")
+        slow = llm_proposal_ms(args.proposals, 12, 0.2, 0.2, 2, 4, Path(folder) / "slow")
+    other = None if args.no_openevolve else openevolve_side.measure((100, 1_000), proposals=args.proposals)
+    print(f"adrs: {args.batch} children per iteration; OpenEvolve: 1 (its iteration is one child)\n")
+    oe = other["engine"] if other else {}
+    print("| programs in the archive | adrs ms per iteration (median / mean of 20) | adrs ms per program | "
+          "OpenEvolve ms per iteration = per program (median / mean of 20) |")  # fmt: skip
+    print("|---|---|---|---|")
     for mark, (median, mean) in times.items():
-        print(f"| {mark:,} | {median:.2f} | {mean:.2f} |")
+        theirs = oe.get(mark) or oe.get(str(mark))
+        shown = f"{theirs['median_ms']:.2f} / {theirs['mean_ms']:.2f}" if theirs else "not measured"
+        print(f"| {mark:,} | {median:.2f} / {mean:.2f} | {median / args.batch:.2f} | {shown} |")
     marks = list(times)
     if len(marks) > 1:
         ratio = times[marks[-1]][0] / times[marks[0]][0]
-        print(f"\nmedian at {marks[-1]:,} / at {marks[0]:,}: {ratio:.2f}x; {total:.0f} s in all")
+        print(f"\nadrs median at {marks[-1]:,} / at {marks[0]:,}: {ratio:.2f}x; {engine_seconds:.0f} s in all")
+    print(f"\nllm mutator through litellm, model answering at once, ~100 programs: {llm:.1f} ms per proposal")
+    theirs = f"; OpenEvolve {other['throughput']['ms_per_proposal']:.0f} ms" if other else ""
+    print(f"0.2 s model + 0.2 s evaluation, 2 workers: adrs {slow:.0f} ms per proposal{theirs}")
+    if other:
+        print(f"(OpenEvolve {other['openevolve']}, {other['wall_s']:.0f} s)")
     return 0
 
 

@@ -87,6 +87,10 @@ class Evaluator:
         """Evaluate ``split`` on the given instances instead of the problem's own (``adrs eval --instances``)."""
         self._instances[split] = instances
 
+    def forget_instances(self, split: str) -> None:
+        """Drop what ``use_instances`` gave ``split``."""
+        self._instances.pop(split, None)
+
     def prepare(self, splits: Sequence[str]) -> None:
         """Compute every reference of these splits now, so that the first evaluations are not slowed down."""
         for split in splits:

@@ -90,6 +90,10 @@ class RunConfig:
         replay: run directory whose stored replies answer every model call, with no network.
         llm_concurrency: model calls in flight at once; slots of an iteration propose and evaluate in parallel,
             so calls overlap evaluations.
+        pipeline_depth: iterations in flight at once. Iteration k chooses its parents from the state the run had
+            after iteration k - depth, so that model calls and evaluations of later iterations keep every
+            worker busy while an earlier one finishes; results are still committed in iteration order, so a
+            run is reproducible for a given depth. 1 = each iteration waits for the one before.
         model_selection: ``bandit`` (Thompson sampling on frontier improvement per dollar) or ``weights``
             (each model drawn by its ``@WEIGHT``).
         report_every: rewrite the HTML report ``report.html`` of the run directory every this many iterations
@@ -131,11 +135,20 @@ class RunConfig:
     replay: str = ""
     model_selection: str = "bandit"
     llm_concurrency: int = 2
+    pipeline_depth: int = 2
     report_every: int = 0
 
     def __post_init__(self) -> None:
         _check_types(self)
-        positive = ("iterations", "islands", "population_size", "migration_interval", "tune_trials", "llm_concurrency")
+        positive = (
+            "iterations",
+            "islands",
+            "population_size",
+            "migration_interval",
+            "tune_trials",
+            "llm_concurrency",
+            "pipeline_depth",
+        )
         for name in positive:
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")

@@ -64,6 +64,8 @@ class MutationContext:
         rng: the run's seeded random source for this proposal; mutators draw all randomness from it.
         score: scores programs on train (see ``ScoreFn``).
         problem_description: the problem's paragraph, for prompts.
+        choose_model: picks the model of an LLM proposal (the run's bandit as it was when the proposal was
+            launched); None: models are drawn by weight.
     """
 
     parent: ProgramView
@@ -72,6 +74,7 @@ class MutationContext:
     rng: random.Random
     score: ScoreFn
     problem_description: str = ""
+    choose_model: Callable[[random.Random], str] | None = None
     extras: dict[str, object] = field(default_factory=dict)
 
 

@@ -11,7 +11,7 @@ error mapping are exercised end to end without a network or an API key::
 
 Each request to ``/v1/chat/completions`` (or ``/chat/completions``) takes the next scripted reply; once the
 script is used up the server answers 500 with a message that says so, so a test that forgot a reply fails
-with a clear reason instead of hanging.
+with a clear reason instead of hanging; or, given a ``responder``, asks it for the reply (an endless stream).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import socket
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -104,14 +105,17 @@ class FakeOpenAI:
 
     Args:
         replies: the initial script; more can be appended with ``script``.
+        responder: answers each request once the script is used up, from its parsed body (called under the
+            server's lock, one request at a time); without one such a request gets the "exhausted" 500.
 
     Attributes:
         requests: every received request body, parsed from JSON (a str when it was not JSON), in arrival order.
     """
 
-    def __init__(self, *replies: Reply):
+    def __init__(self, *replies: Reply, responder: Callable[[Any], Reply] | None = None):
         self.requests: list[Any] = []
         self._script: deque[Reply] = deque(replies)
+        self._responder = responder
         self._answered = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()  # ends scripted delays early at shutdown, so close never waits on them
@@ -161,6 +165,9 @@ class FakeOpenAI:
             if self._script:
                 self._answered += 1
                 return self._script.popleft()
+            if self._responder is not None:
+                self._answered += 1
+                return self._responder(body)
             message = f"FakeOpenAI: script exhausted after {self._answered} replies (request {len(self.requests)})"
         return status(500, {"error": {"message": message, "type": "fake_script_exhausted"}})
 

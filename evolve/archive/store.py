@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, insert, make_url, select, text
+from sqlalchemy import create_engine, event, insert, make_url, select, text, update
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -158,28 +158,27 @@ class Archive:
             ]
             if rows:
                 session.execute(insert(Evaluation), rows)
-            for program_id, island in migrations:
-                session.add(Migration(run_id=run_id, program_id=program_id, island=island, iteration=iteration))
-            run = session.get_one(Run, run_id)
-            for call in llm_calls:
-                child_id = ids[call.child] if call.child is not None else None
-                session.add(_llm_call_row(run_id, iteration, call, child_id))
-                run.dollars += call.dollars
-                run.tokens += call.prompt_tokens + call.completion_tokens
-            run.iteration = iteration
-            run.evaluations += evaluations_spent
+            moves = [
+                {"run_id": run_id, "program_id": program_id, "island": island, "iteration": iteration}
+                for program_id, island in migrations
+            ]
+            if moves:
+                session.execute(insert(Migration), moves)
+            calls = list(llm_calls)
+            if calls:
+                session.execute(insert(LLMCall), [_llm_call_values(run_id, iteration, call, ids) for call in calls])
+            totals = {
+                "iteration": iteration,
+                "evaluations": Run.evaluations + evaluations_spent,
+                "dollars": Run.dollars + sum(call.dollars for call in calls),
+                "tokens": Run.tokens + sum(call.prompt_tokens + call.completion_tokens for call in calls),
+            }
             if wall_seconds is not None:
-                run.wall_seconds = wall_seconds
-            session.add(
-                Progress(
-                    run_id=run_id,
-                    iteration=iteration,
-                    evaluations=run.evaluations,
-                    wall_seconds=run.wall_seconds,
-                    dollars=run.dollars,
-                    tokens=run.tokens,
-                )
-            )
+                totals["wall_seconds"] = wall_seconds
+            columns = (Run.evaluations, Run.wall_seconds, Run.dollars, Run.tokens)
+            after = session.execute(update(Run).where(Run.id == run_id).values(totals).returning(*columns)).one()
+            progress = dict(zip(("evaluations", "wall_seconds", "dollars", "tokens"), after))
+            session.execute(insert(Progress), [{"run_id": run_id, "iteration": iteration, **progress}])
         return ids
 
     def add_evaluation(self, program_id: int, result: EvaluationResult) -> bool:
@@ -232,26 +231,15 @@ class Archive:
             return [(iteration, program, island) for iteration, program, island in rows]
 
 
-def _llm_call_row(run_id: int, iteration: int, call: NewLLMCall, program_id: int | None) -> LLMCall:
-    return LLMCall(
-        run_id=run_id,
-        program_id=program_id,
-        parent_id=call.parent_id,
-        iteration=iteration,
-        model=call.model,
-        request_hash=call.request_hash,
-        prompt=json.dumps([list(m) for m in call.messages]),
-        temperature=call.temperature,
-        response=call.response,
-        status=call.status,
-        detail=call.detail,
-        attempts=call.attempts,
-        prompt_tokens=call.prompt_tokens,
-        completion_tokens=call.completion_tokens,
-        dollars=call.dollars,
-        latency_seconds=call.latency_seconds,
-        cached=call.cached,
-    )
+def _llm_call_values(run_id: int, iteration: int, call: NewLLMCall, ids: list[int | None]) -> dict[str, Any]:
+    return {
+        "run_id": run_id, "program_id": ids[call.child] if call.child is not None else None,
+        "parent_id": call.parent_id, "iteration": iteration, "model": call.model, "request_hash": call.request_hash,
+        "prompt": json.dumps([list(m) for m in call.messages]), "temperature": call.temperature,
+        "response": call.response, "status": call.status, "detail": call.detail, "attempts": call.attempts,
+        "prompt_tokens": call.prompt_tokens, "completion_tokens": call.completion_tokens, "dollars": call.dollars,
+        "latency_seconds": call.latency_seconds, "cached": call.cached,
+    }  # fmt: skip
 
 
 def _insert_programs(session: Session, run_id: int, iteration: int, programs: list[NewProgram]) -> list[int]:

@@ -46,6 +46,12 @@ class ModelBandit:
         chance = rng.betavariate(1 + stats.hits, 1 + stats.calls - stats.hits)
         return chance / (stats.dollars / stats.calls + COST_FLOOR_USD)
 
+    def snapshot(self) -> ModelBandit:
+        """A copy that later updates do not change: a proposal chooses on the run's state at its launch."""
+        copy = ModelBandit(list(self.stats))
+        copy.stats = {model: ModelStats(s.calls, s.hits, s.dollars) for model, s in self.stats.items()}
+        return copy
+
     def update(self, model: str, joined_frontier: bool, dollars: float) -> None:
         stats = self.stats.setdefault(model, ModelStats())
         stats.calls += 1

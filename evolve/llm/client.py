@@ -176,6 +176,7 @@ class LLMClient:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
         self.api_base, self.prices = api_base, dict(prices or {})
+        self._keys_missing: dict[str, bool] = {}
         self.timeout_seconds, self.max_attempts = timeout_seconds, max_attempts
         self.backoff_seconds, self.backoff_max_seconds = backoff_seconds, backoff_max_seconds
         self.cache, self.offline = cache, offline
@@ -223,9 +224,19 @@ class LLMClient:
             arguments["max_tokens"] = request.max_tokens
         if self.api_base:
             arguments["api_base"] = self.api_base
-            if _key_missing(litellm, request.model, self.api_base):
+            if self._key_missing(litellm, request.model):
                 arguments["api_key"] = _DUMMY_API_KEY
+        price = self.prices.get(request.model) or (Price(0.0, 0.0) if self.api_base else None)
+        if price is not None:  # what we count it at (see _dollars); litellm then skips its own price lookup
+            arguments["input_cost_per_token"] = price.input_per_token
+            arguments["output_cost_per_token"] = price.output_per_token
         return arguments
+
+    def _key_missing(self, litellm: Any, model: str) -> bool:
+        """Whether litellm finds no key for ``model``, asked once per model (the environment is read at start)."""
+        if model not in self._keys_missing:
+            self._keys_missing[model] = _key_missing(litellm, model, self.api_base or "")
+        return self._keys_missing[model]
 
     def _delay(self, attempt: int, wait_seconds: float | None) -> float:
         """Seconds to wait after failed attempt ``attempt`` (1-based)."""

@@ -6,7 +6,6 @@ reason, tokens, dollars) to a ``CallRecorder``, so the loop can store calls in t
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -54,7 +53,6 @@ class LLMMutator:
         rewrite_share: chance that a proposal asks for whole blocks instead of edits.
         repair_rounds: how often a reply that cannot be applied is sent back with the reason.
         allows_call: asked before every call; False (a spent budget) ends the proposal without a call.
-        choose_model: picks the model of a proposal (a bandit); by default models are drawn by weight.
     """
 
     name = "llm"
@@ -70,19 +68,18 @@ class LLMMutator:
         rewrite_share: float = 0.2,
         repair_rounds: int = 1,
         allows_call: Callable[[], bool] = lambda: True,
-        choose_model: Callable[[random.Random], str] | None = None,
     ):
         if not models:
             raise ValueError("the llm mutator needs at least one model")
         self.client, self.models, self.spec, self.record = client, tuple(models), spec, record
         self.templates = templates or PromptTemplates.load()
         self.temperatures, self.rewrite_share, self.repair_rounds = tuple(temperatures), rewrite_share, repair_rounds
-        self.allows_call, self.choose_model = allows_call, choose_model
+        self.allows_call = allows_call
 
     def propose(self, context: MutationContext) -> list[Candidate]:
         rng = context.rng
-        if self.choose_model is not None:
-            model = self.choose_model(rng)
+        if context.choose_model is not None:  # a bandit
+            model = context.choose_model(rng)
         else:
             model = rng.choices([m.name for m in self.models], [m.weight for m in self.models])[0]
         mode: Mode = "rewrite" if rng.random() < self.rewrite_share else "diff"

@@ -73,5 +73,4 @@ def _llm_mutator(config: RunConfig, spec: ProblemSpec, ledger: LLMLedger, replie
         PromptTemplates.load(Path(config.prompts_dir) if config.prompts_dir else None),
         rewrite_share=config.rewrite_share,
         allows_call=ledger.allows_call,
-        choose_model=ledger.bandit.choose if ledger.bandit is not None else None,
     )

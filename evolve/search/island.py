@@ -34,6 +34,9 @@ class Island:
         self.capacity = capacity
         self._members: list[Member] = []
         self._ids: set[int] = set()
+        # Survivors and their tournament keys, kept until the next add: parents are chosen far more often than
+        # members change, and ranking is quadratic in the members.
+        self._ranked: tuple[list[Member], list[tuple[int, float, int]]] | None = None
 
     def add(self, member: Member) -> None:
         """Adds a member; a program already on the island is ignored."""
@@ -41,6 +44,7 @@ class Island:
             return
         self._ids.add(member.program_id)
         self._members.append(member)
+        self._ranked = None
         if len(self._members) > 2 * self.capacity:  # (mu + lambda) survival keeps selection cheap on long runs
             self._members = self.survivors()
 
@@ -64,18 +68,23 @@ class Island:
         Raises:
             ValueError: when the island is empty.
         """
-        survivors = self.survivors()
+        survivors, keys = self._ranking()
         if not survivors:
             raise ValueError(f"island {self.index} is empty: no parent to select")
         if len(survivors) == 1:
             return survivors[0]
-        keys = _tournament_keys(survivors)
         first, second = rng.sample(range(len(survivors)), 2)
         return survivors[min(first, second, key=lambda index: keys[index])]
 
     def elites(self, k: int) -> list[Member]:
         """The best ``k`` survivors, for migration to another island."""
-        return self.survivors()[: max(k, 0)]
+        return self._ranking()[0][: max(k, 0)]
+
+    def _ranking(self) -> tuple[list[Member], list[tuple[int, float, int]]]:
+        if self._ranked is None:
+            survivors = self.survivors()
+            self._ranked = (survivors, _tournament_keys(survivors))
+        return self._ranked
 
 
 def _tournament_keys(members: list[Member]) -> list[tuple[int, float, int]]:

@@ -1,29 +1,34 @@
-"""The search loop: select parents on islands -> mutate -> evaluate -> archive, one iteration at a time.
+"""The search loop: select parents on islands -> mutate -> evaluate -> archive, iterations in a pipeline.
 
-The loop talks to a ``Mutator`` and an ``Evaluator`` only; it never runs candidate code itself. Every iteration
-is committed in one transaction and every random choice is drawn from a generator seeded by (run seed,
-iteration, slot), so a killed run resumes where its last committed iteration ended.
+The loop talks to a ``Mutator`` and an ``Evaluator`` only; it never runs candidate code itself. Up to
+``pipeline_depth`` iterations are in flight at once: iteration k chooses its parents, in this thread, from the
+state after iteration k - depth was committed, and its slots then propose and evaluate in worker threads while
+earlier iterations finish. Iterations are committed in order, each in one transaction, and every random choice is
+drawn from a generator seeded by (run seed, iteration, slot), so a run does not depend on its threads' timing and
+a killed run resumes where its last committed iteration ended, launching what it had in flight as it had.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import random
 import signal
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from evaluators.evaluator import EvaluationResult, Evaluator
+from evaluators.evaluator import Evaluator
 from evolve import code_blocks
-from evolve.archive.store import Archive, NewLLMCall, NewProgram, ProgramRecord
+from evolve.archive.store import Archive, NewProgram, ProgramRecord
 from evolve.config import RunConfig
-from evolve.llm.ledger import CallRecord, LLMLedger
-from evolve.mutator import Candidate, MutationContext, Mutator
-from evolve.search import records
+from evolve.llm.ledger import LLMLedger
+from evolve.mutator import MutationContext, Mutator
+from evolve.search import records, slots
 from evolve.search.behaviour import STAGE as BEHAVIOUR
 from evolve.search.cascade import Cascade
 from evolve.search.frontier import Frontier, oriented
@@ -37,16 +42,6 @@ STOP_FILE = "STOP"
 class LoopOutcome:
     status: str  # finished | stopped | budget
     reason: str
-
-
-@dataclass(frozen=True)
-class _SlotWork:
-    """What one slot of an iteration proposed, how each proposal fared, and the model calls it made."""
-
-    proposals: list[tuple[Candidate, int]]
-    digests: list[str]  # normalized code hash of each proposal
-    histories: list[list[EvaluationResult]]
-    calls: list[CallRecord]
 
 
 class Loop:
@@ -73,17 +68,21 @@ class Loop:
         self.cascade = Cascade(config, evaluator, self.objectives, self._count, replayed)
         self.islands = [Island(i, config.population_size) for i in range(config.islands)]
         self.programs: dict[int, ProgramRecord] = {}
-        self.known_hashes: set[str] = set()
+        self.known_hashes: dict[str, int] = {}  # normalized code hash -> iteration that stored it
         self._frontier = Frontier(self.objectives, config.timing_tolerance)
         self._count_lock = threading.Lock()
+        self._tally = threading.local()  # evaluations of the slot this thread runs
         self._slot_count = config.proposals_per_iteration
-        # Slots propose and evaluate at once: model calls of some overlap evaluations of others (the ledger
-        # bounds calls in flight, the pool bounds evaluations).
-        self._slots = ThreadPoolExecutor(max_workers=self._slot_count, thread_name_prefix="slot")
+        # Slots propose and evaluate at once, those of every iteration in flight: model calls of some overlap
+        # evaluations of others (the ledger bounds calls in flight, the pool bounds evaluations).
+        workers = self._slot_count * config.pipeline_depth
+        self._slots = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="slot")
         self.propose_seconds = self.evaluation_seconds = self.iteration_seconds = 0.0
         self._interrupted = False
         run = archive.run(run_id)
         self.iteration, self.evaluations, self._wall_before = run.iteration, run.evaluations, run.wall_seconds
+        self._launched = self.iteration
+        self._planned: deque[slots.Plan] = deque()
         if ledger is not None:
             ledger.dollars, ledger.tokens = run.dollars, run.tokens
         self._started = time.monotonic()
@@ -93,20 +92,44 @@ class Loop:
 
     def _restore(self) -> None:
         """The state the run had after its last committed iteration: each iteration's programs, then its
-        migrations, in the order the run made them, since islands prune as they grow."""
-        migrations = self.archive.migrations_by_iteration(self.run_id)
-        moved = 0
+        migrations, in the order the run made them, since islands prune as they grow. On the way, the
+        iterations the run had launched but not committed are planned again on the states they were planned on."""
+        events: deque[tuple[int, ProgramRecord | tuple[int, int]]] = deque()
+        migrations = deque(self.archive.migrations_by_iteration(self.run_id))
         for program in self.archive.programs(self.run_id):
-            while moved < len(migrations) and migrations[moved][0] < program.iteration:
-                self._place(self.programs[migrations[moved][1]], migrations[moved][2])
-                moved += 1
-            self._remember(program)
-        for _, program_id, island in migrations[moved:]:
-            self._place(self.programs[program_id], island)
+            while migrations and migrations[0][0] < program.iteration:
+                iteration, program_id, island = migrations.popleft()
+                events.append((iteration, (program_id, island)))
+            self.programs[program.id] = program
+            self.known_hashes[program.code_hash] = program.iteration
+            events.append((program.iteration, program))
+        events += [(iteration, (program_id, island)) for iteration, program_id, island in migrations]
+        if events:
+            self._plan_ahead(events)
+
+    def _plan_ahead(self, events: deque[tuple[int, ProgramRecord | tuple[int, int]]]) -> None:
+        """Applies ``events`` (programs and migrations, oldest first) to the islands and the frontier, planning
+        the iterations in flight after the last committed one, each on the state after iteration k - depth."""
+        for iteration in range(self.iteration + 1, self.iteration + self.config.pipeline_depth):
+            while events and events[0][0] <= max(0, iteration - self.config.pipeline_depth):
+                self._apply(events.popleft()[1])
+            self._planned.append(self._plan(iteration))
+        while events:
+            self._apply(events.popleft()[1])
+
+    def _apply(self, event: ProgramRecord | tuple[int, int]) -> None:
+        if isinstance(event, ProgramRecord):
+            self._select_from(event)
+        else:
+            self._place(self.programs[event[0]], event[1])
 
     def _remember(self, program: ProgramRecord) -> None:
         self.programs[program.id] = program
-        self.known_hashes.add(program.code_hash)
+        self.known_hashes[program.code_hash] = program.iteration
+        self._select_from(program)
+
+    def _select_from(self, program: ProgramRecord) -> None:
+        """Makes a stored program one that selection may choose, and a frontier candidate."""
         self._frontier.add(program)
         # The initial population starts every island; other programs start on the island of their parent.
         for island in range(len(self.islands)) if program.mutator in INITIAL else [program.island]:
@@ -141,6 +164,7 @@ class Loop:
         try:
             if not self.programs:
                 self._add_initial_population()
+                self._plan_ahead(deque())
             outcome = self._iterate()
             self._evaluate_frontier_on_test()
             self.archive.finish_run(self.run_id, outcome.status, self.wall_seconds())
@@ -162,6 +186,7 @@ class Loop:
         initial, warnings = initial_programs(starting, histories)
         for warning in warnings:
             self.report(warning)
+        self.evaluations += sum(len(h) for h in histories)
         ids = self.archive.commit_iteration(self.run_id, 0, initial, sum(len(h) for h in histories))
         for program_id, new in zip(ids, initial):
             self._remember(records.program_record(program_id, self.run_id, 0, new))
@@ -175,7 +200,7 @@ class Loop:
             return LoopOutcome("stopped", f"stop file {self.run_dir / STOP_FILE} found")
         if self.ledger is not None and (spent := self.ledger.exhausted()):
             return LoopOutcome("budget", spent)
-        if self.iteration >= config.iterations:
+        if self._launched >= config.iterations:
             return LoopOutcome("finished", f"{config.iterations} iterations done")
         if config.max_evaluations and self.evaluations >= config.max_evaluations:
             return LoopOutcome("budget", f"evaluation budget of {config.max_evaluations} spent")
@@ -184,111 +209,104 @@ class Loop:
         return None
 
     def _iterate(self) -> LoopOutcome:
-        while (outcome := self._stop_reason()) is None:
-            self.iteration += 1
-            self.cascade.start_iteration(self.iteration)
-            spent_before = self.evaluations
-            started = time.monotonic()
-            frontier = self.frontier()
-            works = list(self._slots.map(self._work, range(self._slot_count), [frontier] * self._slot_count))
-            new_programs, calls = self._merge(works)
-            self.iteration_seconds += time.monotonic() - started
-            migrations = self._migrations() if self.iteration % self.config.migration_interval == 0 else []
-            ids = self.archive.commit_iteration(
-                self.run_id,
-                self.iteration,
-                new_programs,
-                self.evaluations - spent_before,
-                migrations,
-                self.wall_seconds(),
-                calls,
-            )
-            for program_id, new in zip(ids, new_programs):
-                if program_id is not None:
-                    self._remember(records.program_record(program_id, self.run_id, self.iteration, new))
-            if self.ledger is not None:
-                self.ledger.settle(calls, ids, {p.id for p in self.frontier()})
-            for program_id, island in migrations:
-                self._place(self.programs[program_id], island)
-            self._progress(new_programs)
-            if self.after_iteration is not None:
-                self.after_iteration(self.iteration)
-        return outcome
+        """Keeps ``pipeline_depth`` iterations in flight until a stop reason, then commits those in flight."""
+        in_flight: deque[tuple[int, list[Future[slots.SlotWork]]]] = deque()
+        outcome = None
+        started = time.monotonic()
+        while True:
+            while outcome is None and len(in_flight) < self.config.pipeline_depth:
+                outcome = self._stop_reason()
+                if outcome is None:
+                    self._launched += 1
+                    plan = self._planned.popleft() if self._planned else self._plan(self._launched)
+                    in_flight.append((plan.iteration, self._launch(plan)))
+            if not in_flight:
+                self._planned.clear()
+                self.iteration_seconds += time.monotonic() - started
+                return outcome
+            iteration, futures = in_flight.popleft()
+            self._commit(iteration, [future.result() for future in futures])
 
-    def _rng(self, slot: int) -> random.Random:
-        return random.Random(f"{self.config.seed}:{self.iteration}:{slot}")
-
-    def _work(self, slot: int, frontier: list[ProgramRecord]) -> _SlotWork:
-        """One slot of an iteration: choose a parent, propose, evaluate. Slots run in parallel threads and see
-        only the state at the start of the iteration, so the result does not depend on their timing."""
-        rng = self._rng(slot)
-        island = self.islands[(self.iteration * self._slot_count + slot) % len(self.islands)]
-        if not island.members:
-            return _SlotWork([], [], [], [])
-        parent = self.programs[island.select_parent(rng).program_id]
-        others = [p for p in frontier if p.id != parent.id]
-        inspirations = rng.sample(others, min(self.config.inspirations, len(others)))
-        names, weights = zip(*sorted(self.config.mutators.items()))
-        mutator = self.mutators[rng.choices(names, weights)[0]]
-        context = MutationContext(
-            records.view(parent),
-            [records.view(p) for p in inspirations],
-            self.objectives,
-            rng,
-            self.cascade.score,
-            self.evaluator.problem.spec.description,
+    def _commit(self, iteration: int, works: list[slots.SlotWork]) -> None:
+        self.cascade.end_iteration(iteration)
+        new_programs, calls = slots.merge(works, self.programs, self.known_hashes)
+        self.iteration = iteration
+        spent = sum(work.evaluations for work in works)
+        self.evaluations += spent
+        migrations = self._migrations() if iteration % self.config.migration_interval == 0 else []
+        ids = self.archive.commit_iteration(
+            self.run_id, iteration, new_programs, spent, migrations, self.wall_seconds(), calls
         )
+        for program_id, new in zip(ids, new_programs):
+            if program_id is not None:
+                self._remember(records.program_record(program_id, self.run_id, iteration, new))
+        if self.ledger is not None:
+            self.ledger.settle(calls, ids, {p.id for p in self.frontier()})
+        for program_id, island in migrations:
+            self._place(self.programs[program_id], island)
+        self._progress(new_programs)
+        if self.after_iteration is not None:
+            self.after_iteration(iteration)
+
+    def _rng(self, iteration: int, slot: int) -> random.Random:
+        return random.Random(f"{self.config.seed}:{iteration}:{slot}")
+
+    def _plan(self, iteration: int) -> slots.Plan:
+        """Each slot's island, parent, inspirations and mutator, chosen on the current state (in this thread)."""
+        frontier = self.frontier()
+        bandit = self.ledger.bandit.snapshot() if self.ledger is not None and self.ledger.bandit is not None else None
+        names, weights = zip(*sorted(self.config.mutators.items()))
+        planned: list[slots.SlotPlan | None] = []
+        for slot in range(self._slot_count):
+            rng = self._rng(iteration, slot)
+            island = self.islands[(iteration * self._slot_count + slot) % len(self.islands)]
+            if not island.members:
+                planned.append(None)
+                continue
+            parent = self.programs[island.select_parent(rng).program_id]
+            others = [p for p in frontier if p.id != parent.id]
+            inspirations = rng.sample(others, min(self.config.inspirations, len(others)))
+            mutator = self.mutators[rng.choices(names, weights)[0]]
+            context = MutationContext(
+                records.view(parent),
+                [records.view(p) for p in inspirations],
+                self.objectives,
+                rng,
+                functools.partial(self.cascade.score, iteration=iteration),
+                self.evaluator.problem.spec.description,
+                bandit.choose if bandit is not None else None,
+            )
+            planned.append(slots.SlotPlan(island.index, parent, mutator, context))
+        return slots.Plan(iteration, max(0, iteration - self.config.pipeline_depth), planned)
+
+    def _launch(self, plan: slots.Plan) -> list[Future[slots.SlotWork]]:
+        self.cascade.start_iteration(plan.iteration)
+        return [self._slots.submit(self._work, plan, slot) for slot in plan.slots]
+
+    def _work(self, plan: slots.Plan, slot: slots.SlotPlan | None) -> slots.SlotWork:
+        """One slot of an iteration: propose, evaluate. Slots run in worker threads and use only what their plan
+        holds and programs stored by the iteration their plan was made on, so their timing changes nothing."""
+        if slot is None:
+            return slots.SlotWork([], [], [], [])
+        self._tally.evaluations = 0
         proposing = time.monotonic()
         proposals, digests = [], []
-        for candidate in mutator.propose(context):
+        for candidate in slot.mutator.propose(slot.context):
             digest = code_blocks.normalized_hash(candidate.code)
-            if digest not in self.known_hashes:
-                proposals.append((candidate, island.index))
+            if self.known_hashes.get(digest, plan.state + 1) > plan.state:
+                proposals.append((candidate, slot.island))
                 digests.append(digest)
         calls = self.ledger.take() if self.ledger is not None else []
         started = time.monotonic()
         parents = [self.programs[candidate.parent_ids[0]] for candidate, _ in proposals]
-        histories = self.cascade.children([candidate.code for candidate, _ in proposals], parents)
+        histories = self.cascade.children([candidate.code for candidate, _ in proposals], parents, plan.iteration)
         with self._count_lock:
             self.propose_seconds += started - proposing
             self.evaluation_seconds += time.monotonic() - started
-        return _SlotWork(proposals, digests, histories, calls)
-
-    def _merge(self, works: list[_SlotWork]) -> tuple[list[NewProgram], list[NewLLMCall]]:
-        """The slots' programs in slot order, each code once, and their model calls pointing at them."""
-        programs: list[NewProgram] = []
-        calls: list[NewLLMCall] = []
-        seen: set[str] = set()
-        for work in works:
-            kept: dict[int, int] = {}
-            for index, ((candidate, island), digest, history) in enumerate(
-                zip(work.proposals, work.digests, work.histories)
-            ):
-                if digest in seen:
-                    continue
-                seen.add(digest)
-                kept[index] = len(programs)
-                generation = self.programs[candidate.parent_ids[0]].generation + 1
-                programs.append(
-                    NewProgram(
-                        candidate.code,
-                        digest,
-                        candidate.parent_ids,
-                        island,
-                        generation,
-                        candidate.mutator,
-                        candidate.note,
-                        history,
-                        candidate.model,
-                    )
-                )
-            applied = next(iter(kept.values()), None)  # a model call makes at most one child
-            calls += [records.stored_call(c, applied if c.status == "applied" else None) for c in work.calls]
-        return programs, calls
+        return slots.SlotWork(proposals, digests, histories, calls, self._tally.evaluations)
 
     def _count(self, evaluations: int) -> None:
-        with self._count_lock:
-            self.evaluations += evaluations
+        self._tally.evaluations = getattr(self._tally, "evaluations", 0) + evaluations
 
     def _migrations(self) -> list[tuple[int, int]]:
         moves = []

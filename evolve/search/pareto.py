@@ -22,8 +22,16 @@ def dominates(a: Point, b: Point) -> bool:
 def non_dominated_sort(points: Sequence[Point]) -> list[list[int]]:
     """Fronts of point indices: the first front is dominated by nobody, each next one only by earlier fronts.
 
-    This is NSGA-II's fast non-dominated sort; indices within a front are in increasing order.
+    This is NSGA-II's fast non-dominated sort (for one or two objectives, the same fronts in O(n log n));
+    indices within a front are in increasing order.
     """
+    if points and len(points[0]) <= 2 and all(math.isfinite(x) for point in points for x in point):
+        return _sort_in_two_dimensions([(point[0], point[1] if len(point) == 2 else 0.0) for point in points])
+    return _sort_by_pairs(points)
+
+
+def _sort_by_pairs(points: Sequence[Point]) -> list[list[int]]:
+    """NSGA-II's sort for any number of objectives: every pair compared once, O(n^2)."""
     dominated_by_me: list[list[int]] = [[] for _ in points]
     times_dominated = [0] * len(points)
     for i in range(len(points)):
@@ -46,6 +54,27 @@ def non_dominated_sort(points: Sequence[Point]) -> list[list[int]]:
                     following.append(j)
         current = sorted(following)
     return fronts
+
+
+def _sort_in_two_dimensions(points: Sequence[tuple[float, float]]) -> list[list[int]]:
+    """Fronts of points taken in lexicographic order, each into the first front none of whose points dominates
+    it: in a front, the last point taken has the least second value, so it alone need be compared, and a point
+    dominated by a front is dominated by every earlier one, so the first such front is found by bisection."""
+    fronts: list[list[int]] = []
+    for index in sorted(range(len(points)), key=lambda i: (points[i], i)):
+        x, y = points[index]
+        low, high = 0, len(fronts)
+        while low < high:
+            middle = (low + high) // 2
+            last_x, last_y = points[fronts[middle][-1]]
+            if last_y < y or (last_y == y and last_x < x):  # the front's last point dominates this one
+                low = middle + 1
+            else:
+                high = middle
+        if low == len(fronts):
+            fronts.append([])
+        fronts[low].append(index)
+    return [sorted(front) for front in fronts]
 
 
 def crowding_distance(points: Sequence[Point], front: Sequence[int]) -> dict[int, float]:

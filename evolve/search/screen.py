@@ -47,10 +47,16 @@ class Screen:
         start = (iteration * self.size) % len(self._order)
         return [self._order[(start + k) % len(self._order)] for k in range(self.size)]
 
-    def start_iteration(self, iteration: int) -> None:
-        """Makes the iteration's subset the evaluator's split ``screen``."""
+    def split(self, iteration: int) -> str:
+        """The evaluator's split holding the iteration's subset, made now: iterations in flight at once (see
+        ``pipeline_depth``) each screen on their own subset. Results on it are stored as the stage ``screen``."""
         train = self.evaluator.instances("train")
-        self.evaluator.use_instances(STAGE, [train[i] for i in self.subset(iteration)])
+        name = f"{STAGE}@{iteration}"
+        self.evaluator.use_instances(name, [train[i] for i in self.subset(iteration)])
+        return name
+
+    def forget(self, iteration: int) -> None:
+        self.evaluator.forget_instances(f"{STAGE}@{iteration}")
 
     def judge(self, child: EvaluationResult, parent_train: EvaluationRecord | None) -> EvaluationResult:
         """The child's screen result, failed (``screened``) when it beats its parent nowhere on the subset."""

@@ -5,20 +5,15 @@ from __future__ import annotations
 import math
 import multiprocessing
 import sys
-import traceback
 
 import pytest
+from archive_processes import ITERATIONS, new_program, open_archive, write_run
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from evaluators.evaluator import EvaluationResult
 from evolve.archive.models import Evaluation, Program
-from evolve.archive.store import Archive, ArchiveUnavailable, NewLLMCall, NewProgram, sqlite_url
-
-
-def new_program(code: str, parent: tuple[int, ...] = (), status: str = "ok") -> NewProgram:
-    evaluations = [EvaluationResult("smoke", "ok", {"gap": 1.0}), EvaluationResult("train", status, {"gap": 2.0})]
-    return NewProgram(code, f"hash-{code}", parent, 0, len(parent), "genetic", "a note", evaluations)
+from evolve.archive.store import Archive, ArchiveUnavailable, NewProgram, sqlite_url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -125,22 +120,13 @@ def test_nul_characters_and_non_finite_numbers_from_a_candidate_are_stored(archi
 def test_processes_opening_a_new_archive_at_once_do_not_trip_over_table_creation(url):
     context = multiprocessing.get_context("spawn")
     with context.Pool(4) as pool:
-        assert pool.map(_open_archive, [url] * 8) == [True] * 8
-
-
-def _open_archive(url: str) -> bool:
-    archive = Archive(url)
-    archive.close()
-    return True
-
-
-ITERATIONS = 30
+        assert pool.map(open_archive, [url] * 8) == [True] * 8
 
 
 def test_two_runs_writing_to_one_database_at_once_keep_to_their_own_rows(url):
     context = multiprocessing.get_context("spawn")
     start, results = context.Barrier(2), context.Queue()
-    writers = [context.Process(target=_write_run, args=(url, name, start, results)) for name in ("left", "right")]
+    writers = [context.Process(target=write_run, args=(url, name, start, results)) for name in ("left", "right")]
     for writer in writers:
         writer.start()
     outcomes = [results.get(timeout=120) for _ in writers]
@@ -165,29 +151,3 @@ def test_two_runs_writing_to_one_database_at_once_keep_to_their_own_rows(url):
         assert connection.scalar(select(func.count()).select_from(Program)) == 2 * 4 * ITERATIONS
         assert connection.scalar(select(func.count()).select_from(Evaluation)) == 2 * 2 * 4 * ITERATIONS
     archive.close()
-
-
-def _write_run(url: str, name: str, start, results) -> None:
-    """Commit ITERATIONS iterations as fast as possible, once the other writer is ready too."""
-    try:
-        archive = Archive(url)
-        run_id = archive.create_run("tardiness", {"writer": name}, 0)
-        start.wait(timeout=60)
-        returned: list[list[int | None]] = []
-        for i in range(1, ITERATIONS + 1):
-            programs = [new_program(f"{name}-{i}-{k}") for k in range(3)]
-            programs.append(new_program(f"both-{i}"))  # the other run stores it too: dedup is per run
-            programs.append(new_program(f"{name}-{max(i - 1, 1)}-0"))  # stored already (or just above): None
-            calls = [] if i == 1 else [_call(name, i, parent=returned[-1][0])]
-            returned.append(archive.commit_iteration(run_id, i, programs, evaluations_spent=2, llm_calls=calls))
-        archive.close()
-        results.put((name, run_id, returned))
-    except BaseException:
-        results.put((name, None, traceback.format_exc()))
-
-
-def _call(name: str, iteration: int, parent: int) -> NewLLMCall:
-    return NewLLMCall(
-        "model", f"{name}-{iteration}", (("user", "improve it"),), 0.0, "a reply", "applied", "", parent,
-        prompt_tokens=3, completion_tokens=4, dollars=0.25, child=0,
-    )  # fmt: skip

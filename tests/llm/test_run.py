@@ -33,6 +33,7 @@ def write_config(path, **changes) -> str:
     settings = {
         "iterations": "6",
         "batch_size": "1",
+        "pipeline_depth": "1",  # one call at a time, so the server's script is answered in order
         "workers": "1",
         "islands": "1",
         "mutators": "{ llm = 1.0 }",
@@ -169,3 +170,33 @@ def test_with_two_models_the_bandit_tries_both_and_the_summary_shows_them(tmp_pa
     assert "of their time on proposals (model calls)" in out and "x overlap" in out
     calls = Archive(sqlite_url(tmp_path / "r")).llm_calls(1)
     assert [c.model for c in calls] == ["openai/first", "openai/first", "openai/second", "openai/second"]
+
+
+BLOCK = (
+    "def priority(pj, wj, dj, t, p_mean):\n"
+    "    slack = max(dj - pj - t, 0)\n"
+    "    return math.log(wj / pj) - slack / ({k} * p_mean)\n"
+)
+
+
+def test_a_pipelined_run_with_calls_in_flight_replays_to_the_same_archive(tmp_path):
+    """Two iterations in flight, two calls at once: the server answers in whatever order the calls arrive, and
+    the replay, with the server gone, still rebuilds the run exactly."""
+    replies = [
+        delay(0.05 * (i % 3), ok(f"Look-ahead {i}.\n```python\n{BLOCK.format(k=1 + i / 10)}```\n")) for i in range(8)
+    ]
+    config = write_config(
+        tmp_path / "run.toml", iterations=4, batch_size=2, pipeline_depth=2, llm_concurrency=2, rewrite_share=1.0
+    )
+    with FakeOpenAI(*replies) as server:
+        args = ["run", "tardiness", "--config", config, "--api-base", server.base_url, "--model", MODEL]
+        assert main([*args, "--run-dir", str(tmp_path / "run")]) == 0
+        assert server.pending == 0
+    assert main(["run", "--replay", str(tmp_path / "run"), "--run-dir", str(tmp_path / "replay")]) == 0
+    original, replayed = (Archive(sqlite_url(tmp_path / name)) for name in ("run", "replay"))
+
+    def summary(archive):
+        return [(p.iteration, p.code_hash, p.parent_ids, p.note) for p in archive.programs(1)]
+
+    assert len(summary(original)) >= 6 and summary(replayed) == summary(original)
+    assert [c.request_hash for c in replayed.llm_calls(1)] == [c.request_hash for c in original.llm_calls(1)]

@@ -1,7 +1,9 @@
 import math
+import random
 
 import pytest
 
+from evolve.search import pareto
 from evolve.search.pareto import crowding_distance, dominates, non_dominated_sort, nsga2_order
 
 
@@ -81,3 +83,12 @@ def test_crowding_gives_later_copies_of_a_vector_no_spread():
     distance = crowding_distance(points, [0, 1, 2, 3])
     assert distance[0] == math.inf and distance[3] == math.inf and distance[2] == 0.0
     assert distance[1] == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize("dimensions", [1, 2])
+def test_the_sort_for_one_or_two_objectives_gives_the_fronts_of_the_pairwise_sort(dimensions):
+    rng = random.Random(dimensions)
+    for _ in range(300):
+        # Few distinct values: ties, equal vectors and equal coordinates are common.
+        points = [tuple(float(rng.randint(0, 4)) for _ in range(dimensions)) for _ in range(rng.randint(0, 25))]
+        assert non_dominated_sort(points) == pareto._sort_by_pairs(points), points

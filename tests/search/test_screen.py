@@ -78,9 +78,9 @@ def test_tuning_scores_on_the_subset_what_the_stored_train_results_say_of_it(tar
         spent = []
         cascade = Cascade(config, evaluator, config.search_objectives(tardiness.spec), spent.append)
         cascade.start_iteration(3)
-        [score] = cascade.score([EDD])
+        [score] = cascade.score([EDD], iteration=3)
         assert spent == [1]
-        subset = {i.id for i in evaluator.instances("screen")}
+        subset = {i.id for i in evaluator.instances("screen@3")}
         assert len(subset) == 5
         train = evaluator.evaluate(EDD, "train")
         stored = evaluator.metrics_of([r for r in train.per_instance if r["id"] in subset], "train")
