@@ -12,7 +12,8 @@ Measured, in one run:
 2. The LLM path: the same, with the ``llm`` mutator asking a scripted OpenAI-compatible server on 127.0.0.1
    that answers at once (through litellm and the HTTP stack): milliseconds per proposal near 100 programs.
 3. Throughput: the model answers after 0.2 s, an evaluation takes 0.2 s on one of 2 workers, default settings
-   otherwise (4 proposals per iteration, 2 calls and 2 iterations in flight): milliseconds per proposal.
+   otherwise (4 proposals per iteration, 2 calls and 2 iterations in flight): milliseconds per proposal; and
+   the same with ``pipeline_depth = 1`` (no iteration starts before the one before it is committed).
 4. OpenEvolve (``openevolve_side.py``: the current release, installed into its own environment) on 1 and 3.
 Clocks start after imports and the first iterations, on both sides.
 """
@@ -141,12 +142,13 @@ class Rewrites:
 
 
 def llm_proposal_ms(
-    proposals: int, warmup: int, latency: float, evaluation: float, workers: int, batch: int, folder: Path
+    proposals: int, warmup: int, latency: float, evaluation: float, workers: int, batch: int, folder: Path, depth=2
 ) -> float:
     """Milliseconds per proposal of the ``llm`` mutator against a scripted model, after ``warmup`` proposals."""
     config = RunConfig(
         iterations=(proposals + warmup) // batch, batch_size=batch, workers=workers, mutators={"llm": 1.0},
         models=("openai/bench",), rewrite_share=1.0, objectives=("gap",), baselines_in_population=False,
+        pipeline_depth=depth,
     )  # fmt: skip
     with FakeOpenAI(responder=Rewrites(latency)) as server:
         config = config.replace(api_base=server.base_url)
@@ -172,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         engine_seconds = time.perf_counter() - started
         llm = llm_proposal_ms(args.proposals, 100, 0.0, 0.0, 1, args.batch, Path(folder) / "llm")
         slow = llm_proposal_ms(args.proposals, 12, 0.2, 0.2, 2, 4, Path(folder) / "slow")
+        barrier = llm_proposal_ms(args.proposals, 12, 0.2, 0.2, 2, 4, Path(folder) / "barrier", depth=1)
     other = None if args.no_openevolve else openevolve_side.measure((100, 1_000), proposals=args.proposals)
     print(f"adrs: {args.batch} children per iteration; OpenEvolve: 1 (its iteration is one child)\n")
     oe = other["engine"] if other else {}
@@ -189,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nllm mutator through litellm, model answering at once, ~100 programs: {llm:.1f} ms per proposal")
     theirs = f"; OpenEvolve {other['throughput']['ms_per_proposal']:.0f} ms" if other else ""
     print(f"0.2 s model + 0.2 s evaluation, 2 workers: adrs {slow:.0f} ms per proposal{theirs}")
+    print(f"(adrs with pipeline_depth = 1, each iteration waiting for the one before: {barrier:.0f} ms)")
     if other:
         print(f"(OpenEvolve {other['openevolve']}, {other['wall_s']:.0f} s)")
     return 0

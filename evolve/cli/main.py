@@ -79,7 +79,11 @@ def _run_loop(
     run = archive.run(run_id)
     spend = ""
     if run.tokens:
-        spend = f" LLM spend ${run.dollars:.4f}, {run.tokens} tokens; {loop.time_report()}."
+        # A replay's replies count at their recorded cost (so that it makes the run's budget decisions) but cost
+        # nothing: what was paid is the uncached calls'.
+        paid = sum(call.dollars for call in archive.llm_calls(run_id) if not call.cached)
+        recorded = f" (replayed replies recorded at ${run.dollars:.4f})" if paid != run.dollars else ""
+        spend = f" LLM spend ${paid:.4f}{recorded}, {run.tokens} tokens; {loop.time_report()}."
     print(f"\nrun {outcome.status}: {outcome.reason}.{spend} Frontier on train (test held out):")
     print(display.frontier_table(loop.frontier(), problem.objectives))
     if bandit is not None:

@@ -89,10 +89,11 @@ class LLMError(Exception):
             ``replay_miss`` or ``other``.
         attempts: HTTP attempts made (0 for a replay miss).
         reason: one line saying what went wrong; also ``str(error)``.
+        seconds: wall time of all attempts and the waits between them.
     """
 
-    def __init__(self, kind: str, reason: str, attempts: int):
-        self.kind, self.attempts = kind, attempts
+    def __init__(self, kind: str, reason: str, attempts: int, seconds: float = 0.0):
+        self.kind, self.attempts, self.seconds = kind, attempts, seconds
         self.reason = _one_line(reason)
         super().__init__(self.reason)
 
@@ -192,6 +193,7 @@ class LLMClient:
         if self.offline:
             raise LLMError("replay_miss", f"no cached reply for {request.model} (request {key[:12]})", 0)
         litellm = _litellm()
+        began = time.perf_counter()
         for attempt in range(1, self.max_attempts + 1):
             started = time.perf_counter()
             try:
@@ -200,10 +202,14 @@ class LLMClient:
                 kind = kind_of(litellm, exc)
                 if kind not in RETRYABLE_KINDS or attempt == self.max_attempts:
                     reason = f"{_describe(exc)} (attempt {attempt} of {self.max_attempts})"
-                    raise LLMError(kind, reason, attempt) from exc
+                    raise LLMError(kind, reason, attempt, time.perf_counter() - began) from exc
                 self.sleep(self._delay(attempt, retry_after(exc)))
                 continue
-            reply = self._reply(litellm, request, response, time.perf_counter() - started, attempt)
+            try:
+                reply = self._reply(litellm, request, response, time.perf_counter() - started, attempt)
+            except LLMError as exc:
+                exc.seconds = time.perf_counter() - began
+                raise
             if self.cache is not None:
                 self.cache.put(request, reply)
             return reply

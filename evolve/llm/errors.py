@@ -16,7 +16,8 @@ def kind_of(litellm: Any, exc: BaseException) -> str:
     ``ServiceUnavailableError`` (503), ``BadGatewayError`` (502), ``APIConnectionError`` -> server.
     litellm raises ``InternalServerError`` alike for a 500, a refused connection and a 200 whose body is not
     JSON, and a plain ``APIError`` for statuses it has no class for (403, 413, 529): there the cause chain
-    and the status code decide.
+    and the status code decide. A key missing from the environment (the openai SDK refuses to send the request)
+    comes as an ``InternalServerError`` too, and is ``auth``.
     """
     if isinstance(exc, litellm.Timeout):
         return "timeout"
@@ -28,6 +29,8 @@ def kind_of(litellm: Any, exc: BaseException) -> str:
         return "bad_request"
     if isinstance(exc, (litellm.ServiceUnavailableError, litellm.BadGatewayError, litellm.APIConnectionError)):
         return "server"
+    if _missing_credentials(exc):  # litellm calls it a 500, but no request was sent: retrying cannot help
+        return "auth"
     if isinstance(exc, (litellm.InternalServerError, litellm.APIError)):
         return "malformed" if _unparseable_body(exc) else _kind_of_status(getattr(exc, "status_code", None))
     return "other"
@@ -45,6 +48,16 @@ def _kind_of_status(code: object) -> str:
     if code >= 500:
         return "server"
     return "bad_request" if 400 <= code < 500 and code != 409 else "other"  # 409: a conflict, not our request
+
+
+def _missing_credentials(exc: BaseException) -> bool:
+    """True when the openai SDK refused to send the request for want of a key (its error, not a server's)."""
+    import openai
+
+    return any(
+        isinstance(c, openai.OpenAIError) and not isinstance(c, openai.APIError) and "credentials" in str(c).lower()
+        for c in _causes(exc)[1:]
+    )
 
 
 def _unparseable_body(exc: BaseException) -> bool:

@@ -22,6 +22,8 @@ class CallRecord:
             ``call_failed`` (the provider failed after retries, or the reply was empty or malformed).
         detail: the applied diff, or the failure reason.
         parent_id: the program the edit was asked for.
+        attempts: HTTP attempts of a failed call (a reply carries its own).
+        seconds: wall time of a failed call, its retries included (likewise).
     """
 
     request: LLMRequest
@@ -29,6 +31,8 @@ class CallRecord:
     status: str
     detail: str
     parent_id: int
+    attempts: int = 0
+    seconds: float = 0.0
 
 
 CallRecorder = Callable[[CallRecord], None]

@@ -94,7 +94,10 @@ class LLMMutator:
             try:
                 reply = self.client.complete(request)
             except LLMError as exc:
-                self.record(CallRecord(request, None, "call_failed", f"{exc.kind}: {exc}", parent.id))
+                failed = CallRecord(
+                    request, None, "call_failed", f"{exc.kind}: {exc}", parent.id, exc.attempts, exc.seconds
+                )
+                self.record(failed)
                 return []
             except Exception as exc:  # noqa: BLE001 - a provider fault must never end the run
                 self.record(CallRecord(request, None, "call_failed", f"other: {type(exc).__name__}: {exc}", parent.id))

@@ -194,7 +194,7 @@ class Loop:
     def _stop_reason(self) -> LoopOutcome | None:
         config = self.config
         if self._interrupted:
-            self.report("interrupted: stopping after iteration " + str(self.iteration))
+            self.report("interrupted: committing the iterations in flight, then stopping (Ctrl-C again: at once)")
             return LoopOutcome("stopped", "interrupted")
         if (self.run_dir / STOP_FILE).exists():
             return LoopOutcome("stopped", f"stop file {self.run_dir / STOP_FILE} found")

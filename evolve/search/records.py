@@ -52,8 +52,8 @@ def stored_call(call: CallRecord, child: int | None) -> NewLLMCall:
         reply.prompt_tokens if reply else 0,
         reply.completion_tokens if reply else 0,
         reply.dollars if reply else 0.0,
-        reply.latency_seconds if reply else 0.0,
-        reply.attempts if reply else 0,
+        reply.latency_seconds if reply else call.seconds,
+        reply.attempts if reply else call.attempts,
         reply.cached if reply else False,
         child,
     )

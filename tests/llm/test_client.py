@@ -151,6 +151,15 @@ def test_a_refused_connection_is_a_retried_server_error(delays):
     assert failure.value.kind == "server" and failure.value.attempts == 2 and len(delays) == 1
 
 
+def test_a_key_missing_from_the_environment_is_an_auth_failure_and_not_retried(delays, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    llm = LLMClient(timeout_seconds=2, max_attempts=3, sleep=delays.append)  # the provider's own endpoint
+    with pytest.raises(LLMError) as failure:
+        llm.complete(LLMRequest("openai/gpt-4o-mini", (("user", "hi"),), 0.5, 1))
+    assert failure.value.kind == "auth" and failure.value.attempts == 1 and delays == []
+    assert "OPENAI_API_KEY" in failure.value.reason
+
+
 def test_a_cache_hit_sends_no_request(server, delays):
     server.script(ok("remembered", prompt_tokens=100, completion_tokens=10))
     cache = MemoryCache()

@@ -94,6 +94,8 @@ def test_scripted_diffs_improve_the_seed_and_every_fault_is_recorded_with_its_re
     assert calls[2].detail.startswith("malformed")
     assert calls[3].attempts == 2 and "outside" in calls[3].detail
     assert calls[5].detail.startswith("empty")
+    # A failed call is stored with its attempts and the time they took (a 500, retried, then an empty answer).
+    assert calls[5].attempts == 2 and calls[5].latency_seconds > 0
     assert calls[6].attempts == 2 and calls[6].program_id is not None
     assert calls[0].program_id == written[0].id and "+    look_ahead = 2.0" in calls[0].detail
 
@@ -105,8 +107,10 @@ def test_the_dollar_total_is_the_scripted_usage_times_the_configured_prices(scri
     assert archive.run(1).tokens == sum(p + c for p, c in ANSWERED)
 
 
-def test_a_replay_with_the_server_gone_rebuilds_the_same_archive(scripted_run):
+def test_a_replay_with_the_server_gone_rebuilds_the_same_archive(scripted_run, capsys):
     assert main(["run", "--replay", str(scripted_run / "run"), "--run-dir", str(scripted_run / "replay")]) == 0
+    recorded = Archive(sqlite_url(scripted_run / "run")).run(1).dollars
+    assert f"LLM spend $0.0000 (replayed replies recorded at ${recorded:.4f})" in capsys.readouterr().out
     original = Archive(sqlite_url(scripted_run / "run"))
     replayed = Archive(sqlite_url(scripted_run / "replay"))
 
