@@ -144,7 +144,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         k: getattr(args, k)
         for k in (
             "seed", "iterations", "max_evaluations", "max_wall_seconds", "workers", "islands", "batch_size",
-            "screen_instances",
+            "screen_instances", "pipeline_depth",
         )
     }  # fmt: skip
     overrides.update(
@@ -319,6 +319,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--max-usd", type=float, help="stop once model calls cost this many dollars")
     run.add_argument("--max-tokens", type=int, help="stop once model calls used this many tokens")
     run.add_argument("--llm-concurrency", type=int, help="model calls in flight at once (default 2)")
+    run.add_argument(
+        "--pipeline-depth",
+        type=int,
+        help="iterations in flight at once, each choosing parents on the state k - depth iterations back "
+        "(default 2; 1: each iteration waits for the one before)",
+    )
     run.add_argument("--prompts", type=Path, help="folder of prompt templates overriding evolve/llm/prompts")
     run.add_argument(
         "--replay",
