@@ -319,12 +319,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--max-usd", type=float, help="stop once model calls cost this many dollars")
     run.add_argument("--max-tokens", type=int, help="stop once model calls used this many tokens")
     run.add_argument("--llm-concurrency", type=int, help="model calls in flight at once (default 2)")
-    run.add_argument(
-        "--pipeline-depth",
-        type=int,
-        help="iterations in flight at once, each choosing parents on the state k - depth iterations back "
-        "(default 2; 1: each iteration waits for the one before)",
-    )
+    depth = "iterations in flight at once (default 2; 1: each waits for the one before, see docs/llm.md)"
+    run.add_argument("--pipeline-depth", type=int, help=depth)
     run.add_argument("--prompts", type=Path, help="folder of prompt templates overriding evolve/llm/prompts")
     run.add_argument(
         "--replay",
