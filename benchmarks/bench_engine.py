@@ -10,7 +10,8 @@ Measured, in one run:
    per program (an iteration makes ``batch`` children), in windows of 20 iterations once the archive holds
    about 100, 1,000 and 10,000 programs, and the ratio of the last median to the first.
 2. The LLM path: the same, with the ``llm`` mutator asking a scripted OpenAI-compatible server on 127.0.0.1
-   that answers at once (through litellm and the HTTP stack): milliseconds per proposal near 100 programs.
+   (in a process of its own) that answers at once, through litellm and the HTTP stack: milliseconds per
+   proposal near 100 programs.
 3. Throughput: the model answers after 0.2 s, an evaluation takes 0.2 s on one of 2 workers, default settings
    otherwise (4 proposals per iteration, 2 calls and 2 iterations in flight): milliseconds per proposal; and
    the same with ``pipeline_depth = 1`` (no iteration starts before the one before it is committed).
@@ -21,13 +22,16 @@ Clocks start after imports and the first iterations, on both sides.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -141,6 +145,25 @@ class Rewrites:
         return delay(self.latency, ok(f"A new look-ahead.\n```python\n{block}```\n"))
 
 
+@contextlib.contextmanager
+def _served(latency: float) -> Iterator[str]:
+    """The scripted model's URL, served from a process of its own (as OpenEvolve's side is, from this one), so
+    that its HTTP work is not counted as the engine's."""
+    command = [sys.executable, __file__, "--serve", str(latency)]
+    server = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        yield server.stdout.readline().strip()
+    finally:
+        server.stdin.close()  # the server's signal to stop
+        server.wait(timeout=30)
+
+
+def _serve(latency: float) -> None:
+    with FakeOpenAI(responder=Rewrites(latency)) as server:
+        print(server.base_url, flush=True)
+        sys.stdin.read()
+
+
 def llm_proposal_ms(
     proposals: int, warmup: int, latency: float, evaluation: float, workers: int, batch: int, folder: Path, depth=2
 ) -> float:
@@ -150,8 +173,8 @@ def llm_proposal_ms(
         models=("openai/bench",), rewrite_share=1.0, objectives=("gap",), baselines_in_population=False,
         pipeline_depth=depth,
     )  # fmt: skip
-    with FakeOpenAI(responder=Rewrites(latency)) as server:
-        config = config.replace(api_base=server.base_url)
+    with _served(latency) as base_url:
+        config = config.replace(api_base=base_url)
         ledger = LLMLedger(concurrency=config.llm_concurrency)
         problem = registry.load("tardiness")
         (folder / "replies").mkdir(parents=True)
@@ -167,7 +190,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=4, help="children per iteration in the engine measure")
     parser.add_argument("--proposals", type=int, default=60, help="proposals timed in the LLM measures")
     parser.add_argument("--no-openevolve", action="store_true", help="measure adrs only")
+    parser.add_argument("--serve", type=float, help=argparse.SUPPRESS)  # the scripted model's own process
     args = parser.parse_args(argv)
+    if args.serve is not None:
+        _serve(args.serve)
+        return 0
     with tempfile.TemporaryDirectory() as folder:
         started = time.perf_counter()
         times = engine_times(args.programs, args.batch, Path(folder) / "engine")
