@@ -8,6 +8,7 @@ tried first, in order.
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 
@@ -24,7 +25,10 @@ class ModelStats:
 
     @property
     def hits_per_dollar(self) -> float:
-        return self.hits / max(self.dollars, COST_FLOOR_USD * max(self.calls, 1))
+        """Frontier hits per dollar actually spent (infinite for a model that cost nothing and hit)."""
+        if self.dollars > 0:
+            return self.hits / self.dollars
+        return math.inf if self.hits else 0.0
 
 
 class ModelBandit:

@@ -1,5 +1,8 @@
+import math
 import random
 from collections import Counter
+
+import pytest
 
 from evolve.llm.bandit import ModelBandit
 
@@ -48,3 +51,13 @@ def test_choices_are_reproducible_from_the_seed_and_the_summary_counts_calls():
     assert run(5) == run(5)
     _, summary = run(5)
     assert sum(calls for _, calls, _, _, _ in summary) == 30
+
+
+def test_the_summary_shows_hits_per_dollar_spent_without_the_cost_floor():
+    bandit = ModelBandit(["cheap", "free", "idle"])
+    bandit.update("cheap", joined_frontier=True, dollars=0.00096)
+    bandit.update("free", joined_frontier=True, dollars=0.0)
+    bandit.update("idle", joined_frontier=False, dollars=0.0)
+    per_dollar = {model: value for model, _, _, _, value in bandit.summary()}
+    assert per_dollar["cheap"] == pytest.approx(1 / 0.00096) and per_dollar["free"] == math.inf
+    assert per_dollar["idle"] == 0.0
