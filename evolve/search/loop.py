@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from evaluators.evaluator import Evaluator
 from evolve import code_blocks
@@ -34,6 +35,11 @@ from evolve.search.cascade import Cascade
 from evolve.search.frontier import Frontier, oriented
 from evolve.search.island import Island, Member
 from evolve.search.population import INITIAL, initial_programs, starters
+
+if TYPE_CHECKING:
+    from evolve.archive.models import LLMCall
+
+    Event = ProgramRecord | LLMCall | tuple[int, int]  # what a resume replays: a program, a model call, a migration
 
 STOP_FILE = "STOP"
 
@@ -91,24 +97,27 @@ class Loop:
     # -- state -----------------------------------------------------------------------------------------
 
     def _restore(self) -> None:
-        """The state the run had after its last committed iteration: each iteration's programs, then its
-        migrations, in the order the run made them, since islands prune as they grow. On the way, the
+        """The state the run had after its last committed iteration: each iteration's programs, then its model
+        calls (the bandit's rewards), then its migrations, in the order the run made them, since islands prune as
+        they grow. On the way, the
         iterations the run had launched but not committed are planned again on the states they were planned on."""
-        events: deque[tuple[int, ProgramRecord | tuple[int, int]]] = deque()
-        migrations = deque(self.archive.migrations_by_iteration(self.run_id))
+        ordered: list[tuple[int, int, Event]] = []  # (iteration, programs 0 / model calls 1 / migrations 2, event)
         for program in self.archive.programs(self.run_id):
-            while migrations and migrations[0][0] < program.iteration:
-                iteration, program_id, island = migrations.popleft()
-                events.append((iteration, (program_id, island)))
             self.programs[program.id] = program
             self.known_hashes[program.code_hash] = program.iteration
-            events.append((program.iteration, program))
-        events += [(iteration, (program_id, island)) for iteration, program_id, island in migrations]
-        if events:
-            self._plan_ahead(events)
+            ordered.append((program.iteration, 0, program))
+        if self.ledger is not None and self.ledger.bandit is not None:  # the bandit as each commit left it
+            ordered += [(call.iteration, 1, call) for call in self.archive.llm_calls(self.run_id)]
+        ordered += [
+            (iteration, 2, (program_id, island))
+            for iteration, program_id, island in self.archive.migrations_by_iteration(self.run_id)
+        ]
+        ordered.sort(key=lambda entry: entry[:2])  # stable: in the order they were stored
+        if ordered:
+            self._plan_ahead(deque((iteration, event) for iteration, _, event in ordered))
 
-    def _plan_ahead(self, events: deque[tuple[int, ProgramRecord | tuple[int, int]]]) -> None:
-        """Applies ``events`` (programs and migrations, oldest first) to the islands and the frontier, planning
+    def _plan_ahead(self, events: deque[tuple[int, Event]]) -> None:
+        """Applies ``events`` (oldest first) to the islands, the frontier and the bandit, planning
         the iterations in flight after the last committed one, each on the state after iteration k - depth."""
         for iteration in range(self.iteration + 1, self.iteration + self.config.pipeline_depth):
             while events and events[0][0] <= max(0, iteration - self.config.pipeline_depth):
@@ -117,11 +126,14 @@ class Loop:
         while events:
             self._apply(events.popleft()[1])
 
-    def _apply(self, event: ProgramRecord | tuple[int, int]) -> None:
+    def _apply(self, event: Event) -> None:
         if isinstance(event, ProgramRecord):
             self._select_from(event)
-        else:
+        elif isinstance(event, tuple):
             self._place(self.programs[event[0]], event[1])
+        elif self.ledger is not None and self.ledger.bandit is not None:  # a model call, settled as at its commit
+            on_front = event.program_id is not None and any(p.id == event.program_id for p in self.frontier())
+            self.ledger.bandit.update(event.model, on_front, event.dollars)
 
     def _remember(self, program: ProgramRecord) -> None:
         self.programs[program.id] = program

@@ -164,16 +164,21 @@ def test_the_dollar_budget_stops_the_run_with_at_most_one_call_of_overshoot(tmp_
 
 
 def test_with_two_models_the_bandit_tries_both_and_the_summary_shows_them(tmp_path, capsys):
-    replies = [ok("No edit this time.", prompt_tokens=100, completion_tokens=10) for _ in range(4)]
+    replies = [ok("No edit this time.", prompt_tokens=100, completion_tokens=10) for _ in range(6)]
     with FakeOpenAI(*replies) as server:
         config = write_config(tmp_path / "run.toml", iterations=2)
         args = ["run", "tardiness", "--config", config, "--api-base", server.base_url, "--run-dir", str(tmp_path / "r")]
         assert main([*args, "--model", "openai/first", "--model", "openai/second"]) == 0
-    out = capsys.readouterr().out
+        out = capsys.readouterr().out
+        # A resume rebuilds the bandit from the stored calls: its summary counts the first session's 4 calls too.
+        assert main(["resume", str(tmp_path / "r"), "--iterations", "3"]) == 0
+        resumed = capsys.readouterr().out.split("models (bandit", 1)[1]
+        counts = [int(line.split()[1]) for line in resumed.splitlines()[3:5]]
+        assert sum(counts) == 6, resumed
     assert "models (bandit on frontier improvement per dollar)" in out
     assert "of their time on proposals (model calls)" in out and "x overlap" in out
-    calls = Archive(sqlite_url(tmp_path / "r")).llm_calls(1)
-    assert [c.model for c in calls] == ["openai/first", "openai/first", "openai/second", "openai/second"]
+    first_session = [c for c in Archive(sqlite_url(tmp_path / "r")).llm_calls(1) if c.iteration <= 2]
+    assert [c.model for c in first_session] == ["openai/first", "openai/first", "openai/second", "openai/second"]
 
 
 BLOCK = (
