@@ -99,8 +99,8 @@ class Loop:
     def _restore(self) -> None:
         """The state the run had after its last committed iteration: each iteration's programs, then its model
         calls (the bandit's rewards), then its migrations, in the order the run made them, since islands prune as
-        they grow. On the way, the
-        iterations the run had launched but not committed are planned again on the states they were planned on."""
+        they grow. On the way, the iterations the run had launched but not committed are planned again on the
+        states they were planned on."""
         ordered: list[tuple[int, int, Event]] = []  # (iteration, programs 0 / model calls 1 / migrations 2, event)
         for program in self.archive.programs(self.run_id):
             self.programs[program.id] = program
@@ -194,12 +194,14 @@ class Loop:
     def _add_initial_population(self) -> None:
         """Iteration 0 (``population.py``): a failing seed ends the run, a failing baseline is left out."""
         starting = starters(self.evaluator.problem, self.config.baselines_in_population)
+        self._tally.evaluations = 0
         histories = self.cascade.starting([code for _, _, code in starting])
+        spent = self._tally.evaluations  # counted by the cascade, as a slot's are
         initial, warnings = initial_programs(starting, histories)
         for warning in warnings:
             self.report(warning)
-        self.evaluations += sum(len(h) for h in histories)
-        ids = self.archive.commit_iteration(self.run_id, 0, initial, sum(len(h) for h in histories))
+        self.evaluations += spent
+        ids = self.archive.commit_iteration(self.run_id, 0, initial, spent)
         for program_id, new in zip(ids, initial):
             self._remember(records.program_record(program_id, self.run_id, 0, new))
 
