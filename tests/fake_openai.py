@@ -110,10 +110,12 @@ class FakeOpenAI:
 
     Attributes:
         requests: every received request body, parsed from JSON (a str when it was not JSON), in arrival order.
+        keys: the bearer key each of those requests sent ("" for none), in the same order.
     """
 
     def __init__(self, *replies: Reply, responder: Callable[[Any], Reply] | None = None):
         self.requests: list[Any] = []
+        self.keys: list[str] = []
         self._script: deque[Reply] = deque(replies)
         self._responder = responder
         self._answered = 0
@@ -158,10 +160,11 @@ class FakeOpenAI:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _take(self, body: Any) -> Reply:
+    def _take(self, body: Any, authorization: str) -> Reply:
         """Record a completion request and pop its reply (a 500 that says so when the script is used up)."""
         with self._lock:
             self.requests.append(body)
+            self.keys.append(authorization.removeprefix("Bearer "))
             if self._script:
                 self._answered += 1
                 return self._script.popleft()
@@ -216,7 +219,7 @@ class _Handler(BaseHTTPRequestHandler):
             body: Any = json.loads(raw)
         except ValueError:
             body = raw.decode(errors="replace")
-        reply = self.server.fake._take(body)
+        reply = self.server.fake._take(body, self.headers.get("Authorization") or "")
         if isinstance(reply.body, dict) and "model" in reply.body and reply.body["model"] is None:
             asked = body.get("model") if isinstance(body, dict) else None
             reply = dataclasses.replace(reply, body={**reply.body, "model": asked or "fake-model"})

@@ -13,10 +13,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, insert, make_url, select, text, update
-from sqlalchemy.engine import URL, Engine
+from sqlalchemy import Float, bindparam, create_engine, event, func, make_url, select, text, update
+from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import sessionmaker
 
 from evaluators.evaluator import EvaluationResult
 from evolve.archive.models import Base, Evaluation, LLMCall, Migration, Program, Progress, Run
@@ -31,6 +31,26 @@ from evolve.archive.records import (
 
 DB_FILENAME = "archive.db"
 _SCHEMA_LOCK = 0x61647273  # "adrs": the PostgreSQL advisory lock held while creating the tables
+
+
+_RUNS, _PROGRAMS, _EVALUATIONS = Run.__table__, Program.__table__, Evaluation.__table__
+_MIGRATIONS, _CALLS, _PROGRESS = Migration.__table__, LLMCall.__table__, Progress.__table__
+_STORED_HASHES = select(_PROGRAMS.c.code_hash).where(
+    _PROGRAMS.c.run_id == bindparam("run"), _PROGRAMS.c.code_hash.in_(bindparam("hashes", expanding=True))
+)
+_INSERT_PROGRAMS = _PROGRAMS.insert().returning(_PROGRAMS.c.id, sort_by_parameter_order=True)
+_ADVANCE_RUN = (
+    update(_RUNS)
+    .where(_RUNS.c.id == bindparam("run"))
+    .values(
+        iteration=bindparam("reached"),
+        evaluations=_RUNS.c.evaluations + bindparam("spent"),
+        wall_seconds=func.coalesce(bindparam("wall", type_=Float()), _RUNS.c.wall_seconds),
+        dollars=_RUNS.c.dollars + bindparam("paid", type_=Float()),
+        tokens=_RUNS.c.tokens + bindparam("used"),
+    )
+    .returning(_RUNS.c.evaluations, _RUNS.c.wall_seconds, _RUNS.c.dollars, _RUNS.c.tokens)
+)
 
 
 class ArchiveUnavailable(RuntimeError):
@@ -138,17 +158,18 @@ class Archive:
     ) -> list[int | None]:
         """Store one iteration atomically; returns the new ids (None for a code hash already stored)."""
         programs = list(programs)
-        with self._session.begin() as session:
+        calls = list(llm_calls)
+        # Core statements built once, on one connection: the ORM's per-statement work was most of an iteration.
+        with self.engine.begin() as connection:
             # Only the iteration's own hashes are looked up (by index): the cost stays flat as the run grows.
-            hashes = {new.code_hash for new in programs}
-            stored = select(Program.code_hash).where(Program.run_id == run_id, Program.code_hash.in_(hashes))
-            known = set(session.scalars(stored))
+            hashes = sorted({new.code_hash for new in programs})
+            known = set(connection.scalars(_STORED_HASHES, {"run": run_id, "hashes": hashes}))
             fresh: dict[str, NewProgram] = {}  # by hash, in order: a code twice in the iteration is stored once
             for new in programs:
                 if new.code_hash not in known:
                     fresh.setdefault(new.code_hash, new)
             # Bulk inserts, their ids returned in the rows' order: one statement per table for the iteration.
-            stored_ids = dict(zip(fresh, _insert_programs(session, run_id, iteration, list(fresh.values()))))
+            stored_ids = dict(zip(fresh, _insert_programs(connection, run_id, iteration, list(fresh.values()))))
             ids = [stored_ids.pop(new.code_hash, None) for new in programs]
             rows = [
                 _evaluation_values(program_id, result)
@@ -157,28 +178,23 @@ class Archive:
                 for result in new.evaluations
             ]
             if rows:
-                session.execute(insert(Evaluation), rows)
+                connection.execute(_EVALUATIONS.insert(), rows)
             moves = [
                 {"run_id": run_id, "program_id": program_id, "island": island, "iteration": iteration}
                 for program_id, island in migrations
             ]
             if moves:
-                session.execute(insert(Migration), moves)
-            calls = list(llm_calls)
+                connection.execute(_MIGRATIONS.insert(), moves)
             if calls:
-                session.execute(insert(LLMCall), [_llm_call_values(run_id, iteration, call, ids) for call in calls])
+                connection.execute(_CALLS.insert(), [_llm_call_values(run_id, iteration, call, ids) for call in calls])
             totals = {
-                "iteration": iteration,
-                "evaluations": Run.evaluations + evaluations_spent,
-                "dollars": Run.dollars + sum(call.dollars for call in calls),
-                "tokens": Run.tokens + sum(call.prompt_tokens + call.completion_tokens for call in calls),
-            }
-            if wall_seconds is not None:
-                totals["wall_seconds"] = wall_seconds
-            columns = (Run.evaluations, Run.wall_seconds, Run.dollars, Run.tokens)
-            after = session.execute(update(Run).where(Run.id == run_id).values(totals).returning(*columns)).one()
+                "run": run_id, "reached": iteration, "spent": evaluations_spent, "wall": wall_seconds,
+                "paid": sum(call.dollars for call in calls),
+                "used": sum(call.prompt_tokens + call.completion_tokens for call in calls),
+            }  # fmt: skip
+            after = connection.execute(_ADVANCE_RUN, totals).one()
             progress = dict(zip(("evaluations", "wall_seconds", "dollars", "tokens"), after))
-            session.execute(insert(Progress), [{"run_id": run_id, "iteration": iteration, **progress}])
+            connection.execute(_PROGRESS.insert(), [{"run_id": run_id, "iteration": iteration, **progress}])
         return ids
 
     def add_evaluation(self, program_id: int, result: EvaluationResult) -> bool:
@@ -242,7 +258,7 @@ def _llm_call_values(run_id: int, iteration: int, call: NewLLMCall, ids: list[in
     }  # fmt: skip
 
 
-def _insert_programs(session: Session, run_id: int, iteration: int, programs: list[NewProgram]) -> list[int]:
+def _insert_programs(connection: Connection, run_id: int, iteration: int, programs: list[NewProgram]) -> list[int]:
     if not programs:
         return []
     rows = [
@@ -253,7 +269,7 @@ def _insert_programs(session: Session, run_id: int, iteration: int, programs: li
         }
         for new in programs
     ]  # fmt: skip
-    return list(session.scalars(insert(Program).returning(Program.id, sort_by_parameter_order=True), rows))
+    return list(connection.scalars(_INSERT_PROGRAMS, rows))
 
 
 def _evaluation_values(program_id: int, result: EvaluationResult) -> dict[str, Any]:

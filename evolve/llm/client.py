@@ -1,20 +1,13 @@
-"""The one place that talks to language models: litellm behind retries, prices and a replay cache.
-
-litellm is imported on the first real request only (it costs 2-3 s and 160 MB), so runs without an LLM
-mutator, tests and candidate processes never pay for it. litellm and the openai SDK beneath it are told not to
-retry (``max_retries=0``): this module retries itself, so every HTTP attempt is counted and every wait is
-visible (and injectable in tests).
+"""The one place that talks to language models: a transport (litellm, or the openai SDK for an OpenAI-compatible
+server; see ``transport.py``) behind retries, prices and a replay cache.
 
 Failures of kind ``rate_limit``, ``server`` and ``timeout`` are retried with jittered exponential backoff (or
 as long as a Retry-After header says); the others (``malformed``, ``empty``, ``auth``, ``bad_request``, ``other``)
-fail at once. ``errors.kind_of`` says which litellm exception becomes which kind.
+fail at once. ``errors`` says which exception becomes which kind. Every wait is visible (and injectable in tests).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 import random
 import threading
 import time
@@ -22,39 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from evolve.llm.errors import kind_of, retry_after
+from evolve.llm import transport as transports
+from evolve.llm.errors import retry_after
+from evolve.llm.request import LLMRequest, Price
 
 RETRYABLE_KINDS = frozenset({"rate_limit", "server", "timeout"})
-_DUMMY_API_KEY = "sk-adrs-local-no-key"  # local OpenAI-compatible servers want some key, and ignore it
-
-
-@dataclass(frozen=True)
-class LLMRequest:
-    """One chat completion to ask for.
-
-    Attributes:
-        model: a litellm model string, e.g. ``openai/gpt-4o-mini`` or ``ollama/qwen2.5-coder:7b``.
-        messages: the conversation as (role, content) pairs.
-        temperature: sampling temperature.
-        seed: sampling seed, for providers that honour one.
-        max_tokens: cap on the answer's length; not part of the cache key (it does not change what a
-            model would say, only where it stops).
-    """
-
-    model: str
-    messages: tuple[tuple[str, str], ...]
-    temperature: float
-    seed: int | None = None
-    max_tokens: int | None = None
-
-    def key(self) -> str:
-        """The replay-cache key: sha256 hex of a canonical JSON of (model, messages, temperature, seed)."""
-        canonical = json.dumps(
-            [self.model, [list(m) for m in self.messages], float(self.temperature), self.seed],
-            separators=(",", ":"),
-            ensure_ascii=True,
-        )
-        return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -125,26 +90,15 @@ class MemoryCache:
         return len(self._replies)
 
 
-@dataclass(frozen=True)
-class Price:
-    """What a model costs, in dollars per token.
-
-    Attributes:
-        input_per_token: price of one prompt token.
-        output_per_token: price of one completion token.
-    """
-
-    input_per_token: float
-    output_per_token: float
-
-
 class LLMClient:
-    """Sends ``LLMRequest``s through litellm, with retries, prices and a replay cache.
+    """Sends ``LLMRequest``s through a transport, with retries, prices and a replay cache.
 
     Args:
         api_base: base URL of an OpenAI-compatible or local server; None for the provider's own endpoint.
             API keys come only from the environment, as litellm reads them; with an ``api_base`` and no key
             there, a dummy key is sent so that local servers work.
+        transport: ``auto`` (the openai SDK for an ``openai/`` model at an ``api_base``, litellm for the rest),
+            ``litellm`` (always) or ``openai`` (an ``openai/`` model at an ``api_base`` only).
         prices: dollars per token by model string. A model without one costs 0.0 on a local server
             (``api_base`` set), else what litellm's bundled price map says.
         timeout_seconds: limit for one HTTP attempt.
@@ -173,11 +127,15 @@ class LLMClient:
         offline: bool = False,
         rng: random.Random | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        transport: str = "auto",
     ):
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
-        self.api_base, self.prices = api_base, dict(prices or {})
-        self._keys_missing: dict[str, bool] = {}
+        if transport not in transports.TRANSPORTS:  # fail here, not at the first call
+            raise ValueError(f"transport must be one of {', '.join(transports.TRANSPORTS)}, not {transport!r}")
+        self.api_base, self.prices, self.transport = api_base, dict(prices or {}), transport
+        self._transports: dict[str, transports.Transport] = {}
+        self._transports_lock = threading.Lock()
         self.timeout_seconds, self.max_attempts = timeout_seconds, max_attempts
         self.backoff_seconds, self.backoff_max_seconds = backoff_seconds, backoff_max_seconds
         self.cache, self.offline = cache, offline
@@ -192,21 +150,21 @@ class LLMClient:
             return replace(hit, cached=True)
         if self.offline:
             raise LLMError("replay_miss", f"no cached reply for {request.model} (request {key[:12]})", 0)
-        litellm = _litellm()
+        sender = self._transport(request.model)
         began = time.perf_counter()
         for attempt in range(1, self.max_attempts + 1):
             started = time.perf_counter()
             try:
-                response = litellm.completion(**self._arguments(litellm, request))
-            except Exception as exc:  # every litellm failure is classified; none escapes unmapped
-                kind = kind_of(litellm, exc)
+                response = sender.send(request)
+            except Exception as exc:  # every failure is classified; none escapes unmapped
+                kind = sender.kind_of(exc)
                 if kind not in RETRYABLE_KINDS or attempt == self.max_attempts:
                     reason = f"{_describe(exc)} (attempt {attempt} of {self.max_attempts})"
                     raise LLMError(kind, reason, attempt, time.perf_counter() - began) from exc
                 self.sleep(self._delay(attempt, retry_after(exc)))
                 continue
             try:
-                reply = self._reply(litellm, request, response, time.perf_counter() - started, attempt)
+                reply = self._reply(request, response, time.perf_counter() - started, attempt)
             except LLMError as exc:
                 exc.seconds = time.perf_counter() - began
                 raise
@@ -215,34 +173,17 @@ class LLMClient:
             return reply
         raise AssertionError("unreachable: the last attempt either returns or raises")
 
-    def _arguments(self, litellm: Any, request: LLMRequest) -> dict[str, Any]:
-        arguments: dict[str, Any] = {
-            "model": request.model,
-            "messages": [{"role": role, "content": content} for role, content in request.messages],
-            "temperature": request.temperature,
-            "timeout": self.timeout_seconds,
-            "max_retries": 0,  # the openai SDK would otherwise retry twice, unseen and uncounted
-            "drop_params": True,  # a provider without seeds (or fixed temperature) still answers
-        }
-        if request.seed is not None:
-            arguments["seed"] = request.seed
-        if request.max_tokens is not None:
-            arguments["max_tokens"] = request.max_tokens
-        if self.api_base:
-            arguments["api_base"] = self.api_base
-            if self._key_missing(litellm, request.model):
-                arguments["api_key"] = _DUMMY_API_KEY
-        price = self.prices.get(request.model) or (Price(0.0, 0.0) if self.api_base else None)
-        if price is not None:  # what we count it at (see _dollars); litellm then skips its own price lookup
-            arguments["input_cost_per_token"] = price.input_per_token
-            arguments["output_cost_per_token"] = price.output_per_token
-        return arguments
-
-    def _key_missing(self, litellm: Any, model: str) -> bool:
-        """Whether litellm finds no key for ``model``, asked once per model (the environment is read at start)."""
-        if model not in self._keys_missing:
-            self._keys_missing[model] = _key_missing(litellm, model, self.api_base or "")
-        return self._keys_missing[model]
+    def _transport(self, model: str) -> transports.Transport:
+        """The transport for ``model``, built on first use and shared by every thread."""
+        name = transports.chosen(self.transport, model, self.api_base)
+        with self._transports_lock:
+            if name not in self._transports:
+                if name == "openai":
+                    assert self.api_base  # chosen() says so
+                    self._transports[name] = transports.OpenAICompatible(self.api_base, self.timeout_seconds)
+                else:
+                    self._transports[name] = transports.LiteLLM(self.api_base, self.prices, self.timeout_seconds)
+            return self._transports[name]
 
     def _delay(self, attempt: int, wait_seconds: float | None) -> float:
         """Seconds to wait after failed attempt ``attempt`` (1-based)."""
@@ -252,7 +193,7 @@ class LLMClient:
         exponential = min(self.backoff_max_seconds, self.backoff_seconds * 2 ** (attempt - 1))
         return exponential * (0.5 + self.rng.random())
 
-    def _reply(self, litellm: Any, request: LLMRequest, response: Any, latency: float, attempts: int) -> LLMReply:
+    def _reply(self, request: LLMRequest, response: Any, latency: float, attempts: int) -> LLMReply:
         choices = getattr(response, "choices", None) or []
         if not choices:
             raise LLMError("malformed", f"{request.model} answered without choices (attempt {attempts})", attempts)
@@ -262,10 +203,10 @@ class LLMClient:
         usage = getattr(response, "usage", None)
         prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
         completion_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
-        dollars = self._dollars(litellm, request.model, response, prompt_tokens, completion_tokens)
+        dollars = self._dollars(request.model, response, prompt_tokens, completion_tokens)
         return LLMReply(text, prompt_tokens, completion_tokens, dollars, latency, attempts)
 
-    def _dollars(self, litellm: Any, model: str, response: Any, prompt_tokens: int, completion_tokens: int) -> float:
+    def _dollars(self, model: str, response: Any, prompt_tokens: int, completion_tokens: int) -> float:
         price = self.prices.get(model)
         if price is not None:
             return prompt_tokens * price.input_per_token + completion_tokens * price.output_per_token
@@ -275,34 +216,10 @@ class LLMClient:
         if known is not None:
             return float(known)
         try:
-            return float(litellm.completion_cost(completion_response=response, model=model))
+            return float(transports.litellm_module().completion_cost(completion_response=response, model=model))
         except Exception:  # litellm raises ModelNotMappedError (and others) for models it has no price for
             self.cost_unknown.add(model)
             return 0.0
-
-
-_import_lock = threading.Lock()
-
-
-def _litellm() -> Any:
-    """litellm, imported on first use with its network price fetch and its banners turned off."""
-    with _import_lock:
-        # Without this the import blocks up to 5 s trying to download a price map, then warns.
-        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-        import litellm
-
-        litellm.suppress_debug_info = True  # no "Give Feedback / Get Help" banner on errors
-        litellm.set_verbose = False
-        return litellm
-
-
-def _key_missing(litellm: Any, model: str, api_base: str) -> bool:
-    """True when litellm finds no API key for ``model`` in the environment."""
-    try:
-        missing = litellm.validate_environment(model=model, api_base=api_base).get("missing_keys") or []
-    except Exception:
-        return False  # a provider litellm cannot check; let it use whatever it finds
-    return any("KEY" in name or "TOKEN" in name for name in missing)
 
 
 def _describe(exc: BaseException) -> str:

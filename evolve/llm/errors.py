@@ -1,4 +1,5 @@
-"""How litellm's exceptions map to adrs's failure kinds, and how long a provider asks us to wait."""
+"""How litellm's and the openai SDK's exceptions map to adrs's failure kinds, and how long a provider asks us to
+wait."""
 
 from __future__ import annotations
 
@@ -33,6 +34,26 @@ def kind_of(litellm: Any, exc: BaseException) -> str:
         return "auth"
     if isinstance(exc, (litellm.InternalServerError, litellm.APIError)):
         return "malformed" if _unparseable_body(exc) else _kind_of_status(getattr(exc, "status_code", None))
+    return "other"
+
+
+def kind_of_openai(exc: BaseException) -> str:
+    """Our kind for an exception of the openai SDK (openai 2.x), as observed against a real HTTP server.
+
+    ``APITimeoutError`` subclasses ``APIConnectionError``, so it is checked first; a refused or dropped
+    connection is ``server``; an error status is judged by its code alone (the SDK's classes follow the codes);
+    a 200 whose body is not JSON comes as the decoder's ``ValueError`` and is ``malformed``.
+    """
+    import openai
+
+    if isinstance(exc, openai.APITimeoutError):
+        return "timeout"
+    if isinstance(exc, openai.APIConnectionError):
+        return "server"
+    if isinstance(exc, openai.APIStatusError):
+        return _kind_of_status(exc.status_code)
+    if isinstance(exc, (openai.APIResponseValidationError, ValueError)):
+        return "malformed"
     return "other"
 
 

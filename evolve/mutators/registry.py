@@ -64,6 +64,7 @@ def _llm_mutator(config: RunConfig, spec: ProblemSpec, ledger: LLMLedger, replie
         cache=ArchiveCache(replies),
         offline=bool(config.replay),
         rng=random.Random(config.seed),
+        transport=config.llm_transport,
     )
     return LLMMutator(
         client,

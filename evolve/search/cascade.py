@@ -40,7 +40,9 @@ class Cascade:
         replayed: Sequence[ProgramRecord] = (),
     ):
         self.evaluator, self.objectives, self._count = evaluator, list(objectives), count
-        self.replayed = {p.code_hash: p for p in replayed}
+        # Hashed again rather than keyed by the stored hash: a run recorded under another Python version or an
+        # older hashing still replays.
+        self.replayed = {code_blocks.normalized_hash(p.code): p for p in replayed}
         size = config.screen_size(evaluator.problem.spec)
         self.screen = Screen(evaluator, objectives, size, config.seed, config.timing_tolerance) if size else None
         self._screen_splits: dict[int, str] = {}

@@ -1,4 +1,5 @@
-"""LLMClient through the real litellm and openai SDK, over HTTP, against a scripted server on 127.0.0.1."""
+"""LLMClient over HTTP against a scripted server on 127.0.0.1, through each transport: the real litellm (with the
+openai SDK beneath it) and the openai SDK alone (``transport.py``)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import pytest
 from fake_openai import FakeOpenAI, delay, empty, garbage, ok, status
 
 from evolve.llm.client import LLMClient, LLMError, LLMRequest, MemoryCache, Price
+from evolve.llm.transport import chosen
 
 MODEL = "openai/scripted"
+TRANSPORTS = ("litellm", "openai")
 PRICE = Price(input_per_token=2e-6, output_per_token=8e-6)
 
 
@@ -17,8 +20,17 @@ def request(text: str = "Improve the heuristic.", temperature: float = 0.7, seed
     return LLMRequest(MODEL, (("system", "You write Python."), ("user", text)), temperature, seed)
 
 
+@pytest.fixture(params=TRANSPORTS)
+def server(request):
+    """The scripted server, talked to through each transport in turn (``client`` builds the client for it)."""
+    with FakeOpenAI() as fake:
+        fake.transport = request.param
+        yield fake
+
+
 @pytest.fixture
-def server():
+def provider_endpoint():
+    """The scripted server standing in for a provider's own endpoint (no api_base: litellm's business)."""
     with FakeOpenAI() as fake:
         yield fake
 
@@ -29,7 +41,10 @@ def delays():
 
 
 def client(server, delays, **options) -> LLMClient:
-    settings = dict(api_base=server.base_url, prices={MODEL: PRICE}, timeout_seconds=5, rng=random.Random(0))
+    settings = dict(
+        api_base=server.base_url, prices={MODEL: PRICE}, timeout_seconds=5, rng=random.Random(0),
+        transport=server.transport,
+    )  # fmt: skip
     return LLMClient(**{**settings, **options}, sleep=delays.append)
 
 
@@ -142,10 +157,11 @@ def test_client_errors_are_not_retried(server, delays, code, kind):
     assert failure.value.kind == kind and failure.value.attempts == 1 and len(server.requests) == 1
 
 
-def test_a_refused_connection_is_a_retried_server_error(delays):
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_a_refused_connection_is_a_retried_server_error(delays, transport):
     with FakeOpenAI() as gone:
         base_url = gone.base_url
-    llm = LLMClient(api_base=base_url, timeout_seconds=2, max_attempts=2, sleep=delays.append)
+    llm = LLMClient(api_base=base_url, timeout_seconds=2, max_attempts=2, sleep=delays.append, transport=transport)
     with pytest.raises(LLMError) as failure:
         llm.complete(request())
     assert failure.value.kind == "server" and failure.value.attempts == 2 and len(delays) == 1
@@ -209,7 +225,8 @@ def test_a_local_server_without_a_price_costs_nothing(server, delays):
     assert reply.dollars == 0.0 and reply.prompt_tokens == 5000
 
 
-def test_without_api_base_litellm_prices_known_models_and_flags_unknown_ones(server, delays, monkeypatch):
+def test_without_api_base_litellm_prices_known_models_and_flags_unknown_ones(provider_endpoint, delays, monkeypatch):
+    server = provider_endpoint
     # The provider's endpoint, as litellm finds it in the environment, is our fake server.
     monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
     monkeypatch.setenv("OPENAI_API_BASE", server.base_url)
@@ -226,3 +243,24 @@ def test_the_fake_server_says_when_its_script_is_used_up(server, delays):
     with pytest.raises(LLMError) as failure:
         client(server, delays, max_attempts=1).complete(request())
     assert "script exhausted" in str(failure.value)
+
+
+def test_an_openai_model_at_an_api_base_goes_through_the_sdk_and_the_rest_through_litellm():
+    assert chosen("auto", "openai/qwen", "http://127.0.0.1:8000/v1") == "openai"
+    assert chosen("auto", "openai/gpt-4o-mini", None) == "litellm"  # the provider's endpoint
+    assert chosen("auto", "ollama/qwen2.5-coder", "http://127.0.0.1:11434") == "litellm"
+    assert chosen("litellm", "openai/qwen", "http://127.0.0.1:8000/v1") == "litellm"
+    with pytest.raises(ValueError, match="needs an api_base"):
+        chosen("openai", "ollama/qwen2.5-coder", "http://127.0.0.1:11434")
+    with pytest.raises(ValueError, match="transport must be one of"):
+        LLMClient(transport="grpc")
+
+
+def test_the_key_in_the_environment_is_sent_and_a_dummy_one_without_it(server, delays, monkeypatch):
+    server.script(ok("with the key"), ok("without"))
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-of-the-local-server")
+    client(server, delays).complete(request())
+    monkeypatch.delenv("OPENAI_API_KEY")
+    client(server, delays).complete(request("another"))
+    assert server.keys[0] == "sk-test-of-the-local-server"
+    assert server.keys[1] and server.keys[1] != server.keys[0]  # a local server wants some key, any key

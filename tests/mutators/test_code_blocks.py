@@ -1,4 +1,8 @@
 import ast
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +18,8 @@ from evolve.code_blocks import (
     source_lines,
     unified_diff,
 )
+
+ROOT = Path(__file__).resolve().parents[2]
 
 PROGRAM = """import math
 
@@ -125,6 +131,39 @@ def test_normalized_hash_ignores_comments_and_formatting():
 
 def test_normalized_hash_changes_with_the_code():
     assert normalized_hash(PROGRAM.replace("2.0", "2.5")) != normalized_hash(PROGRAM)
+
+
+def test_normalized_hash_ignores_where_the_code_sits_but_not_names_or_constants():
+    shifted = "\n\n# a header\n" + PROGRAM.replace("def run(jobs):", "def run(jobs):  # entry\n\n")
+    assert normalized_hash(shifted) == normalized_hash(PROGRAM)
+    assert normalized_hash(PROGRAM.replace("slack", "room")) != normalized_hash(PROGRAM)
+    assert normalized_hash(PROGRAM.replace("0.0)", "0)")) != normalized_hash(PROGRAM)  # 0 is not 0.0
+    assert normalized_hash(PROGRAM.replace("max(", "min(")) != normalized_hash(PROGRAM)
+
+
+def _hash_in_a_process(code: str, *options: str, seed: int = 0) -> subprocess.CompletedProcess:
+    probe = f"from evolve.code_blocks import normalized_hash; print(normalized_hash({code!r}))"
+    return subprocess.run(
+        [sys.executable, *options, "-c", probe], env={**os.environ, "PYTHONHASHSEED": str(seed)},
+        capture_output=True, text=True, check=True, cwd=ROOT,
+    )  # fmt: skip
+
+
+def test_normalized_hash_is_the_same_in_every_process():
+    """Set constants iterate in string-hash order, which changes with each process's hash seed."""
+    code = "def member(x):\n    return x in {'a', 'b', 'c', 'd', 1.5, (1, 'e')}\n"
+    digests = {_hash_in_a_process(code, seed=seed).stdout.strip() for seed in (1, 2, 3)}
+    assert digests == {normalized_hash(code)}
+
+
+def test_code_that_warns_is_hashed_quietly_and_by_its_compiled_form():
+    """Under ``-W error`` a warning that escaped the hash's filter would make the code hash as text."""
+    code = "x = 1\nif x is 1:\n    s = '\\d'\n"
+    moved = _hash_in_a_process("# moved\n\n" + code).stdout  # pytest's own warning filters replace ours here
+    for options in (("-W", "error"), ("-W", "default")):
+        hashed = _hash_in_a_process(code, *options)
+        assert hashed.stdout == moved
+        assert hashed.stderr == ""
 
 
 def test_normalized_hash_of_unparsable_code_ignores_whitespace():
