@@ -90,6 +90,8 @@ class RunConfig:
         llm_timeout_seconds: time limit of one model call.
         rewrite_share: share of ``llm`` proposals asking for whole EVOLVE-BLOCKs instead of edits.
         replay: run directory whose stored replies answer every model call, with no network.
+        llm_failures_to_drop: failed model calls in a row after which a model is no longer asked (a refused key:
+            at once); with no model left the run stops (docs/llm.md).
         llm_concurrency: model calls in flight at once; slots of an iteration propose and evaluate in parallel,
             so calls overlap evaluations.
         pipeline_depth: iterations in flight at once. Iteration k chooses its parents from the state the run had
@@ -138,6 +140,7 @@ class RunConfig:
     replay: str = ""
     model_selection: str = "bandit"
     llm_concurrency: int = 2
+    llm_failures_to_drop: int = 3
     pipeline_depth: int = 2
     report_every: int = 0
 
@@ -150,6 +153,7 @@ class RunConfig:
             "migration_interval",
             "tune_trials",
             "llm_concurrency",
+            "llm_failures_to_drop",
             "pipeline_depth",
         )
         for name in positive:

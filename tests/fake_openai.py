@@ -107,13 +107,17 @@ class FakeOpenAI:
         replies: the initial script; more can be appended with ``script``.
         responder: answers each request once the script is used up, from its parsed body (called under the
             server's lock, one request at a time); without one such a request gets the "exhausted" 500.
+        models: what ``GET /v1/models`` lists; None: that path is a 404, as on servers without a model list.
 
     Attributes:
         requests: every received request body, parsed from JSON (a str when it was not JSON), in arrival order.
         keys: the bearer key each of those requests sent ("" for none), in the same order.
     """
 
-    def __init__(self, *replies: Reply, responder: Callable[[Any], Reply] | None = None):
+    def __init__(
+        self, *replies: Reply, responder: Callable[[Any], Reply] | None = None, models: list[str] | None = None
+    ):
+        self.models = models
         self.requests: list[Any] = []
         self.keys: list[str] = []
         self._script: deque[Reply] = deque(replies)
@@ -209,6 +213,13 @@ class _Handler(BaseHTTPRequestHandler):
         with self.server.connections_lock:
             self.server.connections.discard(self.connection)
         super().finish()
+
+    def do_GET(self) -> None:  # noqa: N802
+        models = self.server.fake.models
+        if self.path.split("?")[0].rstrip("/") not in ("/v1/models", "/models") or models is None:
+            self._send(status(404, {"error": {"message": f"FakeOpenAI serves no {self.path}"}}))
+            return
+        self._send(Reply(200, {"object": "list", "data": [{"id": m, "object": "model"} for m in models]}))
 
     def do_POST(self) -> None:  # noqa: N802 (the name http.server dispatches to)
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import sys
@@ -22,107 +21,20 @@ from sqlalchemy.engine import make_url
 from evaluators.evaluator import Evaluator
 from evolve import api
 from evolve.archive.store import Archive, sqlite_url
-from evolve.cli import catalog, review
+from evolve.cli import catalog, review, running
 from evolve.cli.scoring import cmd_bench, cmd_eval
 from evolve.config import ConfigError, RunConfig
-from evolve.llm.bandit import ModelBandit
-from evolve.llm.ledger import LLMLedger
-from evolve.mutators.llm import ModelChoice
-from evolve.mutators.registry import build_mutators, check_names
-from evolve.review import display, verdict
-from evolve.review.report import yardsticks
+from evolve.mutators.registry import check_names
+from evolve.review import display
 from evolve.search import run_lock
-from evolve.search.loop import STOP_FILE, Loop
-from evolve.search.population import SeedFailed
-from evolve.wiring import RUN_FILE, UserError, full_disk_is_a_user_error, load_problem, make_evaluator
+from evolve.search.loop import STOP_FILE
+from evolve.wiring import RUN_FILE, UserError, full_disk_is_a_user_error, load_problem
 from problems.base import Problem
 
 if TYPE_CHECKING:
-    from evolve.review.report.page import LiveReport
+    pass
 
 LLM_MUTATORS = {"llm": 0.8, "tune": 0.2}
-
-
-def _open_run(run_dir: Path, db: str | None) -> tuple[Archive, int]:
-    view = api.open_run(run_dir, db)
-    return view.archive, view.run_id
-
-
-def _run_evaluator(config: RunConfig, problem: Problem) -> Evaluator:
-    problem.select_objectives([o.name for o in config.search_objectives(problem.spec)])
-    return make_evaluator(problem, config.workers, config.unsafe_no_sandbox, config.executor, config.ray_address)
-
-
-def _run_loop(
-    config: RunConfig, problem: Problem, evaluator: Evaluator, archive: Archive, run_id: int, run_dir: Path
-) -> int:
-    """Runs the loop; the caller closes ``evaluator``."""
-    try:
-        print(f"preparing references of {problem.name} (computed once, then cached)", flush=True)
-        evaluator.prepare(("smoke", "train", "test"))
-        models = [ModelChoice.parse(m).name for m in config.models]
-        bandit = ModelBandit(models) if models and config.model_selection == "bandit" else None
-        ledger = LLMLedger(config.max_usd, config.max_tokens, bandit=bandit, concurrency=config.llm_concurrency)
-        replies, replayed = archive, []
-        if config.replay:  # answers, and measured times, come from the replayed run
-            replies, replayed_id = _open_run(Path(config.replay), None)
-            replayed = replies.programs(replayed_id)
-        mutators = build_mutators(config, problem.spec, ledger, replies)
-        report = lambda line: print(line, flush=True)  # noqa: E731
-        live = _live_report(config, archive, run_id, run_dir, evaluator)
-        loop = Loop(config, evaluator, archive, run_id, mutators, run_dir, report, ledger, replayed, live)
-        outcome = loop.run()
-        if live is not None:
-            live.write()  # the run's last word: test scores in, no more reloading
-    except SeedFailed as exc:
-        raise UserError(str(exc), "fix the seed program of the problem") from None
-    run = archive.run(run_id)
-    spend = ""
-    if run.tokens:
-        # A replay's replies count at their recorded cost (so that it makes the run's budget decisions) but cost
-        # nothing: what was paid is the uncached calls'.
-        paid = sum(call.dollars for call in archive.llm_calls(run_id) if not call.cached)
-        recorded = f" (replayed replies recorded at ${run.dollars:.4f})" if paid != run.dollars else ""
-        spend = f" LLM spend ${paid:.4f}{recorded}, {run.tokens} tokens; {loop.time_report()}."
-    print(f"\nrun {outcome.status}: {outcome.reason}.{spend} Frontier on train (test held out):")
-    print(display.frontier_table(loop.frontier(), problem.objectives))
-    if bandit is not None:
-        print("models (bandit on frontier improvement per dollar):")
-        print(display.table(["model", "calls", "frontier hits", "dollars", "hits per dollar"], bandit.summary()))
-    seeds = [p for p in loop.programs.values() if p.mutator == "seed"]
-    print("for comparison, the seed program:\n" + display.frontier_table(seeds, problem.objectives).split("\n", 2)[2])
-    if outcome.reason == "interrupted":  # the user wants out: scoring the baselines can take minutes
-        print(f"\nverdict skipped (interrupted): `adrs report {run_dir}` scores the baselines and gives it")
-    else:
-        _print_verdict(loop, problem, evaluator, run_dir)
-    print(f"\nrun directory: {run_dir}")
-    print(f"  adrs report {run_dir}     the HTML report: frontier, lineage, code and diffs, plots")
-    print(f"  adrs show {run_dir} ID    one program; adrs resume {run_dir} to go on")
-    return 0
-
-
-def _print_verdict(loop: Loop, problem: Problem, evaluator: Evaluator, run_dir: Path) -> None:
-    """Whether the run beat the problem's best baselines: the run's own figures for those it started from, the
-    others scored now on its train and test instances (cached in the run directory, where the report finds them)."""
-    if not loop.config.baselines_in_population:
-        print("\nscoring the problem's baselines on the run's train and test instances...", flush=True)
-    source = lambda: contextlib.nullcontext(evaluator)  # noqa: E731
-    yard = yardsticks.yardsticks(problem, run_dir, source, loop.programs.values(), bounds_too=False)
-    print("verdict against the best baseline, on train (selected on) and test (held out):")
-    for line in verdict.verdict_lines(loop.frontier(), loop.objectives, yard.baselines):
-        print("  " + line)
-
-
-def _live_report(
-    config: RunConfig, archive: Archive, run_id: int, run_dir: Path, evaluator: Evaluator
-) -> LiveReport | None:
-    """The hook of ``--report-every N``, or None."""
-    if not config.report_every:
-        return None
-    from evolve.review.report.page import LiveReport  # deferred: plotly is only needed for a report
-    from evolve.review.run_view import RunView
-
-    return LiveReport(RunView(run_dir, archive, run_id), config.report_every, evaluator)
 
 
 # ---------------------------------------------------------------------------------------------- commands
@@ -170,6 +82,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         if args.model and base.mutators == RunConfig().mutators:
             base = base.replace(mutators=LLM_MUTATORS)  # models given: they write, tune polishes constants
         config = base.replace(**overrides)
+        if args.price:
+            config = config.replace(prices={**config.prices, **_prices(args.price)})
         check_names(config)
         problem = load_problem(config.problem, config.problems_dir)
         if problem.source is not None and problem.source.origin == "folder":
@@ -178,12 +92,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         config.search_objectives(problem.spec)
     except ConfigError as exc:
         raise UserError(f"invalid configuration: {exc}", "see `adrs run --help` and RunConfig's fields") from None
+    running.preflight(config)  # before anything is created: a model that cannot be asked leaves no run behind
     run_dir = args.run_dir or Path("runs") / f"{problem.name}-{time.strftime('%Y%m%d-%H%M%S')}-s{config.seed}"
     with full_disk_is_a_user_error(run_dir):
         if (run_dir / RUN_FILE).exists():  # refused before sandboxes start; checked again under the lock below
             with run_lock.hold_directory(run_dir):  # a live writer is named rather than its run
                 _refuse_a_used(run_dir)
-        evaluator = _run_evaluator(config, problem)  # first, so that a missing executor leaves no empty run behind
+        # First, so that a missing executor leaves no empty run behind.
+        evaluator = running.run_evaluator(config, problem)
         if not config.workers:  # recorded, so that the batch follows the pool in hand: a Ray cluster's CPUs too
             config = config.replace(workers=evaluator.pool.size)
         try:
@@ -210,7 +126,24 @@ def _start_run(
         where = "" if config.executor == "local" else f" on Ray {config.ray_address or '(a local cluster)'}"
         workers = evaluator.pool.size
         print(f"run {run_id} of {problem.name} in {run_dir} (seed {config.seed}, {workers} workers{where})")
-        return _run_loop(config, problem, evaluator, archive, run_id, run_dir)
+        return running.run_loop(config, problem, evaluator, archive, run_id, run_dir)
+
+
+def _prices(given: list[str]) -> dict[str, list[float]]:
+    """``--price MODEL=IN,OUT`` options as the config's ``prices``."""
+    prices = {}
+    for text in given:
+        model, _, pair = text.rpartition("=")
+        try:
+            rates = [float(part) for part in pair.split(",")]
+        except ValueError:
+            rates = []
+        if not model or len(rates) != 2 or min(rates) < 0:
+            raise UserError(
+                f"--price {text}: expected MODEL=IN,OUT", "e.g. --price openai/my-model=0.0000003,0.0000012"
+            )
+        prices[model] = rates
+    return prices
 
 
 def _refuse_a_used(run_dir: Path) -> None:
@@ -231,7 +164,7 @@ def _write_run_file(run_dir: Path, problem: Problem, run_id: int, db: str | None
 
 
 def _replayed_config(run_dir: Path, problem: str | None) -> RunConfig:
-    archive, run_id = _open_run(run_dir, None)
+    archive, run_id = running.open_run(run_dir, None)
     recorded = RunConfig.from_dict(archive.run(run_id).config)
     if problem is not None and recorded.problem != problem:
         raise UserError(f"{run_dir} is a run of {recorded.problem}, not {problem}", f"adrs run {recorded.problem} ...")
@@ -239,7 +172,7 @@ def _replayed_config(run_dir: Path, problem: str | None) -> RunConfig:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    archive, run_id = _open_run(args.run_dir, args.db)
+    archive, run_id = running.open_run(args.run_dir, args.db)
     with full_disk_is_a_user_error(args.run_dir), run_lock.hold_run(args.run_dir, archive, run_id):
         run = archive.run(run_id)  # read under the lock: a writer that just ended has committed its last iteration
         config = RunConfig.from_dict(run.config).replace(
@@ -257,10 +190,11 @@ def cmd_resume(args: argparse.Namespace) -> int:
         if stop.exists():  # left by the stop that ended the last session; kept, it would end this one at once
             stop.unlink()
             print(f"removed {stop}, left by the stop that ended the run's last session")
+        running.preflight(config)
         problem = load_problem(run.problem, config.problems_dir)
-        evaluator = _run_evaluator(config, problem)
+        evaluator = running.run_evaluator(config, problem)
         try:
-            return _run_loop(config, problem, evaluator, archive, run_id, args.run_dir)
+            return running.run_loop(config, problem, evaluator, archive, run_id, args.run_dir)
         finally:
             evaluator.pool.close()
 
@@ -318,6 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--api-base", help="server URL for the models (e.g. a local vLLM or ollama server)")
     run.add_argument("--max-usd", type=float, help="stop once model calls cost this many dollars")
     run.add_argument("--max-tokens", type=int, help="stop once model calls used this many tokens")
+    run.add_argument("--price", action="append", help="MODEL=IN,OUT dollars per input and output token; repeatable")
     run.add_argument("--llm-concurrency", type=int, help="model calls in flight at once (default 2)")
     depth = "iterations in flight at once (default 2; 1: each waits for the one before, see docs/llm.md)"
     run.add_argument("--pipeline-depth", type=int, help=depth)

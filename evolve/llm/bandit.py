@@ -1,9 +1,11 @@
 """Chooses which model to ask: Thompson sampling on frontier improvement per dollar.
 
 Each model keeps a Beta posterior over the chance that one of its calls yields a program that joins the train
-frontier. To choose, the bandit samples a chance per model and divides it by the model's mean cost per call
-(plus a floor, so free local models stay comparable); the largest quotient wins. Models with no calls yet are
-tried first, in order.
+frontier. To choose, the bandit samples a chance per model and divides it by the model's mean cost per call;
+the largest quotient wins, so a model ten times dearer must be ten times likelier to help. A model that costs
+nothing (a local one) would win any division, useful or not, so it is charged what the cheapest paid model
+costs: it then competes with that one on its chance alone (and among free models only, chances decide).
+Models with no calls yet are tried first, in order.
 """
 
 from __future__ import annotations
@@ -11,8 +13,6 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass
-
-COST_FLOOR_USD = 0.001  # what a call is taken to cost at least, so $0 models do not win by division alone
 
 
 @dataclass
@@ -25,7 +25,7 @@ class ModelStats:
 
     @property
     def hits_per_dollar(self) -> float:
-        """Frontier hits per dollar actually spent (infinite for a model that cost nothing and hit)."""
+        """Frontier hits per dollar spent (infinite for a model that cost nothing and hit)."""
         if self.dollars > 0:
             return self.hits / self.dollars
         return math.inf if self.hits else 0.0
@@ -48,12 +48,22 @@ class ModelBandit:
     def _sampled_value(self, model: str, rng: random.Random) -> float:
         stats = self.stats[model]
         chance = rng.betavariate(1 + stats.hits, 1 + stats.calls - stats.hits)
-        return chance / (stats.dollars / stats.calls + COST_FLOOR_USD)
+        return chance / (self._mean_cost(model) or self._cheapest_paid())
 
-    def snapshot(self) -> ModelBandit:
-        """A copy that later updates do not change: a proposal chooses on the run's state at its launch."""
-        copy = ModelBandit(list(self.stats))
-        copy.stats = {model: ModelStats(s.calls, s.hits, s.dollars) for model, s in self.stats.items()}
+    def _mean_cost(self, model: str) -> float:
+        stats = self.stats[model]
+        return stats.dollars / stats.calls if stats.calls else 0.0
+
+    def _cheapest_paid(self) -> float:
+        """What a free model's call is charged: the cheapest paid model's mean (1 when none is paid)."""
+        return min((cost for cost in map(self._mean_cost, self.stats) if cost > 0), default=1.0)
+
+    def snapshot(self, models: list[str] | None = None) -> ModelBandit:
+        """A copy that later updates do not change (a proposal chooses on the run's state at its launch),
+        restricted to ``models`` when given."""
+        kept = list(self.stats) if models is None else [model for model in models if model in self.stats]
+        copy = ModelBandit(kept)
+        copy.stats = {model: ModelStats(s.calls, s.hits, s.dollars) for model, s in self.stats.items() if model in kept}
         return copy
 
     def update(self, model: str, joined_frontier: bool, dollars: float) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from evolve.archive.store import Archive, NewLLMCall
 from evolve.llm.bandit import ModelBandit
 from evolve.llm.client import LLMReply, LLMRequest
+from evolve.llm.roster import Roster
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class LLMLedger:
         tokens: tokens so far.
         bandit: chooses models by frontier improvement per dollar, when the run asks for it.
         concurrency: model calls in flight at once.
+        roster: the models still asked (failing ones are dropped); None: every model, always.
     """
 
     def __init__(
@@ -64,10 +67,11 @@ class LLMLedger:
         tokens: int = 0,
         bandit: ModelBandit | None = None,
         concurrency: int = 1,
+        roster: Roster | None = None,
     ):
         self.max_usd, self.max_tokens = max_usd, max_tokens
         self.dollars, self.tokens = dollars, tokens
-        self.bandit = bandit
+        self.bandit, self.roster = bandit, roster
         self._slots = threading.Semaphore(max(1, concurrency))
         self._in_flight = 0
         self._costliest = (0.0, 0)  # dollars and tokens of the costliest call so far
@@ -108,13 +112,34 @@ class LLMLedger:
                 self.tokens += tokens
                 self._costliest = (max(self._costliest[0], call.reply.dollars), max(self._costliest[1], tokens))
 
-    def settle(self, calls: list[NewLLMCall], program_ids: list[int | None], frontier: set[int]) -> None:
-        """Reward each call's model by whether its child joined the frontier, at the call's cost."""
-        if self.bandit is None:
-            return
+    def settle(self, calls: list[NewLLMCall], program_ids: list[int | None], frontier: set[int]) -> list[str]:
+        """Counts a commit's calls in order: each rewards its model by whether its child joined the frontier, at
+        its cost, and a failed one may drop its model. Returns a line per model dropped."""
+        dropped = []
         for call in calls:
             child = program_ids[call.child] if call.child is not None else None
-            self.bandit.update(call.model, child is not None and child in frontier, call.dollars)
+            dropped += self.observe(call.model, call.status, call.detail, call.dollars, child in frontier)
+        return dropped
+
+    def observe(self, model: str, status: str, detail: str, dollars: float, joined_frontier: bool) -> list[str]:
+        """One committed call (also when a resume replays the stored ones); a line if it dropped its model."""
+        if self.bandit is not None:
+            self.bandit.update(model, joined_frontier, dollars)
+        line = self.roster.observe(model, status, detail) if self.roster is not None else None
+        return [line] if line else []
+
+    def counts_calls(self) -> bool:
+        """Whether committed calls change what later proposals do (a resume must then replay them)."""
+        return self.bandit is not None or self.roster is not None
+
+    def no_model_left(self) -> str | None:
+        return self.roster.no_model_left() if self.roster is not None else None
+
+    def chooser(self) -> Callable[[random.Random], str] | None:
+        """How a proposal planned now chooses its model; None: the mutator draws by its own weights."""
+        if self.roster is not None:
+            return self.roster.chooser(self.bandit)
+        return self.bandit.snapshot().choose if self.bandit is not None else None
 
     def take(self) -> list[CallRecord]:
         """The calls this thread recorded since it last took them, oldest first."""

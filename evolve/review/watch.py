@@ -11,7 +11,7 @@ from typing import TextIO
 
 from evolve.archive.store import ProgramRecord
 from evolve.config import RunConfig
-from evolve.review import display
+from evolve.review import calls, display
 from evolve.review.run_view import RunView
 
 BAR_WIDTH = 30
@@ -70,6 +70,9 @@ def summary(run: RunView, failures: int = 5) -> str:
     rows = last_failures(programs, failures)
     if rows:
         lines += ["", "last failures:", display.table(["id", "iteration", "stage", "status", "feedback"], rows)]
+    failed_calls = calls.failure_lines(run.llm_calls()) if config.models else []
+    if failed_calls:
+        lines += ["", "failed model calls:", *(f"  {line}" for line in failed_calls[:failures])]
     return "\n".join(lines)
 
 

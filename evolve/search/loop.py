@@ -46,7 +46,7 @@ STOP_FILE = "STOP"
 
 @dataclass(frozen=True)
 class LoopOutcome:
-    status: str  # finished | stopped | budget
+    status: str  # finished | stopped | budget | failed (no model left to ask)
     reason: str
 
 
@@ -106,7 +106,7 @@ class Loop:
             self.programs[program.id] = program
             self.known_hashes[program.code_hash] = program.iteration
             ordered.append((program.iteration, 0, program))
-        if self.ledger is not None and self.ledger.bandit is not None:  # the bandit as each commit left it
+        if self.ledger is not None and self.ledger.counts_calls():  # the bandit and roster as each commit left them
             ordered += [(call.iteration, 1, call) for call in self.archive.llm_calls(self.run_id)]
         ordered += [
             (iteration, 2, (program_id, island))
@@ -131,9 +131,9 @@ class Loop:
             self._select_from(event)
         elif isinstance(event, tuple):
             self._place(self.programs[event[0]], event[1])
-        elif self.ledger is not None and self.ledger.bandit is not None:  # a model call, settled as at its commit
+        elif self.ledger is not None:  # a model call, settled as at its commit
             on_front = event.program_id is not None and any(p.id == event.program_id for p in self.frontier())
-            self.ledger.bandit.update(event.model, on_front, event.dollars)
+            self.ledger.observe(event.model, event.status, event.detail, event.dollars, on_front)
 
     def _remember(self, program: ProgramRecord) -> None:
         self.programs[program.id] = program
@@ -214,6 +214,8 @@ class Loop:
             return LoopOutcome("stopped", f"stop file {self.run_dir / STOP_FILE} found")
         if self.ledger is not None and (spent := self.ledger.exhausted()):
             return LoopOutcome("budget", spent)
+        if self.ledger is not None and (stranded := self.ledger.no_model_left()):
+            return LoopOutcome("failed", stranded)
         if self._launched >= config.iterations:
             return LoopOutcome("finished", f"{config.iterations} iterations done")
         if config.max_evaluations and self.evaluations >= config.max_evaluations:
@@ -255,7 +257,8 @@ class Loop:
             if program_id is not None:
                 self._remember(records.program_record(program_id, self.run_id, iteration, new))
         if self.ledger is not None:
-            self.ledger.settle(calls, ids, {p.id for p in self.frontier()})
+            for line in self.ledger.settle(calls, ids, {p.id for p in self.frontier()}):
+                self.report(line)
         for program_id, island in migrations:
             self._place(self.programs[program_id], island)
         self._progress(new_programs)
@@ -268,7 +271,7 @@ class Loop:
     def _plan(self, iteration: int) -> slots.Plan:
         """Each slot's island, parent, inspirations and mutator, chosen on the current state (in this thread)."""
         frontier = self.frontier()
-        bandit = self.ledger.bandit.snapshot() if self.ledger is not None and self.ledger.bandit is not None else None
+        choose_model = self.ledger.chooser() if self.ledger is not None else None
         names, weights = zip(*sorted(self.config.mutators.items()))
         planned: list[slots.SlotPlan | None] = []
         for slot in range(self._slot_count):
@@ -288,7 +291,7 @@ class Loop:
                 rng,
                 functools.partial(self.cascade.score, iteration=iteration),
                 self.evaluator.problem.spec.description,
-                bandit.choose if bandit is not None else None,
+                choose_model,
             )
             planned.append(slots.SlotPlan(island.index, parent, mutator, context))
         return slots.Plan(iteration, max(0, iteration - self.config.pipeline_depth), planned)

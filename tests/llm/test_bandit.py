@@ -61,3 +61,25 @@ def test_the_summary_shows_hits_per_dollar_spent_without_the_cost_floor():
     per_dollar = {model: value for model, _, _, _, value in bandit.summary()}
     assert per_dollar["cheap"] == pytest.approx(1 / 0.00096) and per_dollar["free"] == math.inf
     assert per_dollar["idle"] == 0.0
+
+
+def test_a_price_gap_counts_in_full_between_paid_models():
+    """1 hit in 5 at $0.0001 is 2,000 hits per dollar; 9 in 10 at $0.001 is 900: the cheap model should win
+    (a $0.001 cost floor added to both made it 182 against 450, and the dear one won)."""
+    bandit = ModelBandit(["cheap-fair", "dear-good"])
+    for call in range(100):
+        bandit.update("cheap-fair", joined_frontier=call % 5 == 0, dollars=0.0001)
+        bandit.update("dear-good", joined_frontier=call % 10 != 0, dollars=0.001)
+    rng = random.Random(3)
+    picks = Counter(bandit.choose(rng) for _ in range(200))
+    assert picks["cheap-fair"] > 180
+
+
+def test_a_snapshot_chooses_only_among_the_models_it_was_given():
+    bandit = ModelBandit(["a", "b", "c"])
+    for model in ("a", "b", "c"):
+        bandit.update(model, joined_frontier=model == "a", dollars=0.01)
+    only = bandit.snapshot(["b", "c"])
+    assert {only.choose(random.Random(seed)) for seed in range(50)} == {"b", "c"}
+    bandit.update("b", joined_frontier=True, dollars=0.01)
+    assert only.stats["b"].calls == 1  # later updates do not reach it

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import pytest
 from fake_openai import FakeOpenAI, delay, empty, garbage, ok, status
+from llm_runs import MODEL, PRICE_IN, PRICE_OUT, write_config
 from tardiness_diffs import GOOD_DIFF, MISSING_DIFF, OUTSIDE_DIFF, SECOND_DIFF
 
 from evolve.archive.store import Archive, sqlite_url
 from evolve.cli.main import main
 
-MODEL = "openai/scripted"
-PRICE_IN, PRICE_OUT = 1e-6, 2e-6
 # One proposal per iteration; a reply that cannot be applied gets one repair round.
 SCRIPT = [
     ok(GOOD_DIFF, prompt_tokens=1000, completion_tokens=100),  # 1: applied
@@ -27,25 +26,6 @@ SCRIPT = [
     ok("Still nothing.", prompt_tokens=650, completion_tokens=65),  # ... twice
 ]
 ANSWERED = [(1000, 100), (900, 90), (800, 80), (850, 85), (700, 70), (600, 60), (650, 65)]
-
-
-def write_config(path, **changes) -> str:
-    settings = {
-        "iterations": "6",
-        "batch_size": "1",
-        "pipeline_depth": "1",  # one call at a time, so the server's script is answered in order
-        "workers": "1",
-        "islands": "1",
-        "mutators": "{ llm = 1.0 }",
-        # The scripted diffs are written against the seed, which must then be every call's parent.
-        "baselines_in_population": "false",
-        "rewrite_share": "0.0",
-        "llm_timeout_seconds": "1.0",
-        "prices": f'{{ "{MODEL}" = [{PRICE_IN}, {PRICE_OUT}] }}',
-        **{key: str(value) for key, value in changes.items()},
-    }
-    path.write_text("[run]\n" + "".join(f"{key} = {value}\n" for key, value in settings.items()))
-    return str(path)
 
 
 @pytest.fixture(scope="module")

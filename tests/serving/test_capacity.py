@@ -89,11 +89,11 @@ def test_eval_measures_capacity_when_asked_and_names_unknown_objectives():
 
 
 def test_a_run_that_selects_capacity_has_it_measured():
-    from evolve.cli.main import _run_evaluator
+    from evolve.cli.running import run_evaluator
     from evolve.config import RunConfig
 
     problem = load("serving")
-    evaluator = _run_evaluator(RunConfig(objectives=("capacity", "p99_ttft"), workers=1), problem)
+    evaluator = run_evaluator(RunConfig(objectives=("capacity", "p99_ttft"), workers=1), problem)
     try:
         assert all(i.rung for i in evaluator.instances("smoke"))
     finally:

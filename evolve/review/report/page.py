@@ -24,6 +24,7 @@ from typing import Any
 from evaluators.evaluator import Evaluator
 from evolve.archive.models import LLMCall
 from evolve.archive.store import ProgramRecord
+from evolve.review import calls as call_failures
 from evolve.review import verdict
 from evolve.review.report import data as report_data
 from evolve.review.report import yardsticks
@@ -307,7 +308,7 @@ metrics per split and per instance class, its mutator and model, and the verifie
 {_reason_table(reason_rows)}
 </section>
 <section id="spend"><h2>Spend</h2>
-{_spend(run, report_data.spend_by_model(calls))}
+{_spend(run, report_data.spend_by_model(calls), calls)}
 {_table(["mutator", "model", "programs", "passed train", "failed", "on the frontier"], mutators)}
 </section>
 <section id="configuration"><h2>Configuration</h2>
@@ -368,7 +369,7 @@ def _reason_table(rows: list[list[Any]]) -> str:
     return "<h3>By reason</h3>" + _table(["stage", "status", "reason", "programs", "examples"], shown) + more
 
 
-def _spend(run: RunView, rows: list[list[Any]]) -> str:
+def _spend(run: RunView, rows: list[list[Any]], failed_calls: Sequence[LLMCall]) -> str:
     record = run.record
     line = (
         f"<p>{record.evaluations:,} sandbox evaluations (tuning trials included) in {record.wall_seconds:,.0f} s; "
@@ -386,4 +387,11 @@ def _spend(run: RunView, rows: list[list[Any]]) -> str:
         "prompt tokens",
         "completion tokens",
     ]
-    return line + _table([*headers, "dollars"], [[_cell(c) for c in row] for row in rows])
+    spent = line + _table([*headers, "dollars"], [[_cell(c) for c in row] for row in rows])
+    failed = [
+        [_cell(model), _cell(kind), _cell(count), f"<code>{_e(reason)}</code>"]
+        for model, kind, count, reason in call_failures.failure_rows(failed_calls)
+    ]
+    if not failed:
+        return spent
+    return spent + "<h3>Failed calls</h3>" + _table(["model", "kind", "calls", "the latest reason"], failed)
