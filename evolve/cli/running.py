@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from evaluators.evaluator import Evaluator
 from evolve import api
 from evolve.archive.store import Archive
+from evolve.cli.progress_bar import ProgressBar
 from evolve.config import RunConfig
 from evolve.llm import preflight as checks
 from evolve.llm.bandit import ModelBandit
@@ -51,10 +52,15 @@ def run_loop(
             replies, replayed_id = open_run(Path(config.replay), None)
             replayed = replies.programs(replayed_id)
         mutators = build_mutators(config, problem.spec, ledger, replies)
-        report = lambda line: print(line, flush=True)  # noqa: E731
+        bar = ProgressBar()
         live = _live_report(config, archive, run_id, run_dir, evaluator)
-        loop = Loop(config, evaluator, archive, run_id, mutators, run_dir, report, ledger, replayed, live)
-        outcome = loop.run()
+        loop = Loop(
+            config, evaluator, archive, run_id, mutators, run_dir, bar.report, ledger, replayed, live, bar.progress
+        )
+        try:
+            outcome = loop.run()
+        finally:
+            bar.close()
         if live is not None:
             live.write()  # the run's last word: test scores in, no more reloading
     except SeedFailed as exc:

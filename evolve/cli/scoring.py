@@ -28,7 +28,7 @@ def _score_files(
             try:
                 evaluator.use_instances(split, problem.load_instances(instances_path))
             except (ProblemError, OSError) as exc:
-                raise UserError(str(exc), "see the problem's README for the supported formats") from None
+                raise UserError(str(exc), _formats_hint(problem)) from None
         references = [problem.bound(i) for i in evaluator.instances(split)]
         kinds = Counter(r.kind for r in references if r is not None)
         described = ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items())) or "none"
@@ -36,6 +36,14 @@ def _score_files(
         return evaluator.evaluate_many([p.read_text() for p in files], split), evaluator.instances(split)
     finally:
         evaluator.pool.close()
+
+
+def _formats_hint(problem: Problem) -> str:
+    """What ``--instances`` reads for ``problem``: the first paragraph of its ``load_instances`` docstring."""
+    described = (type(problem).load_instances.__doc__ or "").split("\n\n")[0]
+    if not described or type(problem).load_instances is Problem.load_instances:
+        return f"{problem.name} reads no instance files; its own splits are --split smoke, train or test"
+    return f"{problem.name} reads: " + " ".join(described.split())
 
 
 def _split(problem: Problem, args: argparse.Namespace) -> str:
@@ -144,7 +152,7 @@ def _sweep_rate(problem: Problem, args: argparse.Namespace, target: float = 0.9)
         base = problem.load_instances(args.instances) if args.instances else evaluator.instances(args.split)
     except (ProblemError, OSError) as exc:
         evaluator.pool.close()
-        raise UserError(str(exc), "see the problem's README for the supported formats") from None
+        raise UserError(str(exc), _formats_hint(problem)) from None
     code = args.file.read_text()
     rows: list[list[object]] = []
 

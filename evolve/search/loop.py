@@ -35,6 +35,7 @@ from evolve.search.cascade import Cascade
 from evolve.search.frontier import Frontier, oriented
 from evolve.search.island import Island, Member
 from evolve.search.population import INITIAL, initial_programs, starters
+from evolve.search.progress import IterationProgress
 
 if TYPE_CHECKING:
     from evolve.archive.models import LLMCall
@@ -65,10 +66,12 @@ class Loop:
         ledger: LLMLedger | None = None,
         replayed: Sequence[ProgramRecord] = (),
         after_iteration: Callable[[int], None] | None = None,
+        progress: Callable[[IterationProgress], None] | None = None,
     ):
-        """``after_iteration`` is called with the iteration's number once it is committed (the live report)."""
+        """``after_iteration`` is called with the iteration's number once it is committed (the live report);
+        ``progress`` with the run's figures then (a progress bar), else ``report`` gets them as a line."""
         self.config, self.evaluator, self.archive, self.run_id = config, evaluator, archive, run_id
-        self.after_iteration = after_iteration
+        self.after_iteration, self.progress = after_iteration, progress
         self.mutators, self.run_dir, self.report, self.ledger = mutators, Path(run_dir), report, ledger
         self.objectives = config.search_objectives(evaluator.problem.spec)
         self.cascade = Cascade(config, evaluator, self.objectives, self._count, replayed)
@@ -363,9 +366,12 @@ class Loop:
         failed = sum(not e.ok for e in last) - duplicates - screened
         primary = self.objectives[0]
         best = min((p.metrics("train")[primary.name] for p in self.frontier()), key=primary.oriented)
-        self.report(
-            f"iteration {self.iteration}/{self.config.iterations}: {len(new_programs)} new ({failed} failed, "
-            f"{duplicates} behavioural duplicates{f', {screened} screened out' if screened else ''}), "
-            f"{len(self.programs)} programs, {self.evaluations} evaluations, best {primary.name} "
-            f"{best:.4g}{primary.unit}, frontier {len(self.frontier())}, {self.wall_seconds():.0f} s"
-        )
+        progress = IterationProgress(
+            self.iteration, self.config.iterations, len(new_programs), failed, duplicates, screened,
+            len(self.programs), self.evaluations, f"{primary.name} {best:.4g}{primary.unit}", len(self.frontier()),
+            self.wall_seconds(),
+        )  # fmt: skip
+        if self.progress is not None:
+            self.progress(progress)
+        else:
+            self.report(progress.line())

@@ -8,6 +8,7 @@ problem.toml) so that the problem works without the data. ``synthetic:NAME`` alw
 
 from __future__ import annotations
 
+import sys
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from typing import Any
 
 from problems.base import ProblemError
 from problems.spot.synthetic import Lifetimes, synthetic_trace
-from problems.spot.traces import Trace, load_trace
+from problems.spot.traces import DEFAULT_DIR, TRACES_ENV, Trace, load_trace
 
 # The start ticks of the literature's 30 windows per environment (ADRS "Can't Be Late" case study; 789 twice).
 LITERATURE_STARTS = (
@@ -107,8 +108,29 @@ class TraceSource:
             return load_trace(self.folder / f"{base}.json", self.convention), False  # type: ignore[arg-type]
         if base not in self.lifetimes:
             raise ProblemError(f"spot: no trace file {base}.json and no fitted lifetimes for it in problem.toml")
+        if not forced:
+            _warn_synthetic(base, self.folder)
         seed = zlib.crc32(base.encode())  # a stable seed per name, the same on every machine
         return Trace(name, self.gap_seconds, synthetic_trace(self.lifetimes[base], self.ticks, seed)), True
+
+
+_WARNED: set[str] = set()
+
+
+def _warn_synthetic(name: str, folder: Path | None) -> None:
+    """Says once per process, on stderr, that a real trace was missing and a synthetic one stands in for it."""
+    if name in _WARNED:
+        return
+    _WARNED.add(name)
+    where = (
+        f"in {folder}" if folder is not None else f"(no trace folder: {TRACES_ENV} is unset and {DEFAULT_DIR} absent)"
+    )
+    print(
+        f"spot: trace {name}.json not found {where}; a synthetic trace drawn from its fitted lifetimes stands in "
+        f"(its groups end in -syn). The real traces: GitHub skypilot-org/spot-traces, availability/1-node/"
+        f"aws-10-26-2022/; set {TRACES_ENV} to their folder.",
+        file=sys.stderr,
+    )
 
 
 def scenario_data(traces: Sequence[Trace], start: int, grid: Grid, deadline: float, overhead: float) -> dict:

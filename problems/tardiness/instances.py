@@ -73,7 +73,10 @@ def jobs_from_name(path: Path) -> int:
     """The job count written in an OR-Library file name (``wt40.txt`` -> 40)."""
     runs = re.findall(r"\d+", path.stem)
     if len(runs) != 1 or int(runs[0]) < 1:
-        raise ProblemError(f"{path}: cannot tell the number of jobs from the file name; give n explicitly")
+        raise ProblemError(
+            f"{path}: cannot tell the number of jobs from the file name: name it as OR-Library does, with the "
+            "job count as its only number (wt40.txt, wt100.txt)"
+        )
     return int(runs[0])
 
 
@@ -127,8 +130,13 @@ def with_references(instances: list[Instance], values: list[float], source: Path
 
 
 def _check_jobs(path: Path, where: str, p: list[int], w: list[int]) -> None:
-    if any(x < 0 for x in p) or any(x < 0 for x in w):
-        raise ProblemError(f"{path}: {where} has a negative processing time or weight")
+    """The problem's domain (problem.toml): p[j] >= 1, w[j] >= 1; any integer due date (published sets hold
+    negative ones: such a job is late whatever the order)."""
+    for name, values, least in (("processing time", p, 1), ("weight", w, 1)):
+        job = next((j for j, x in enumerate(values) if x < least), None)
+        if job is not None:
+            needs = f"the problem needs >= {least}"
+            raise ProblemError(f"{path}: {where} gives job {job} the {name} {values[job]}; {needs}")
 
 
 def _int_list(value: Any, n: int, path: Path, where: str) -> list[int]:

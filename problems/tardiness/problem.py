@@ -190,6 +190,9 @@ class TardinessProblem(Problem):
         return {"references (" + ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items())) + ")": {"gap": 0.0}}
 
     def load_instances(self, path: Path) -> list[Instance]:
+        """Instances of an OR-Library weighted tardiness file named with its job count (``wt40.txt``, its best
+        known values read from ``wtopt40``/``wtbest40*`` beside it), or of a JSON set of unweighted instances
+        (``{"records": [{"p": [...], "d": [...]}, ...]}``)."""
         path = Path(path)
         if not path.is_file():
             raise ProblemError(f"{path}: no such instance file")

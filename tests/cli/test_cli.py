@@ -31,7 +31,7 @@ def test_a_short_run_finds_a_program_better_than_the_seed_on_train_and_on_test(t
     verdict = printed.split("verdict against the best baseline", 1)[1].splitlines()[1:3]
     assert [line.split(":")[0].strip() for line in verdict] == ["gap", "time_ms"]
     assert all(" beats the best baseline (" in line or " does not beat " in line for line in verdict)
-    assert "mdd" in verdict[0] and (tmp_path / "r" / "baselines.json").is_file()
+    assert "wmdd" in verdict[0] and (tmp_path / "r" / "baselines.json").is_file()
     archive = Archive(sqlite_url(tmp_path / "r"))
     programs = archive.programs(1)
     seed = next(p for p in programs if p.mutator == "seed")
@@ -79,7 +79,7 @@ def test_eval_scores_a_heuristic_file_and_bench_lists_every_baseline(tmp_path):
     assert "gap" in result.stdout and "n20-" in result.stdout
     bench = adrs("bench", "tardiness", "--split", "train")
     assert bench.returncode == 0, bench.stderr
-    for name in ("edd", "wspt", "mdd", "atc", "seed"):
+    for name in ("edd", "wspt", "wmdd", "atc", "seed"):
         assert f"\n{name} " in bench.stdout
 
 

@@ -7,7 +7,7 @@ from problems.base import seeds_dir
 from problems.tardiness import instances as gen
 from problems.tardiness.exact import total_weighted_tardiness
 
-MDD = (seeds_dir() / "tardiness" / "mdd.py").read_text()
+MDD = (seeds_dir() / "tardiness" / "wmdd.py").read_text()
 ATC = (seeds_dir() / "tardiness" / "atc.py").read_text()
 CASES = [
     gen.generate(40, tf, rdd, 7000 + k)

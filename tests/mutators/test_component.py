@@ -8,7 +8,7 @@ from problems.tardiness import instances as gen
 from problems.tardiness.exact import total_weighted_tardiness
 
 TARDINESS = registry.load("tardiness")
-MDD = next(p for p in TARDINESS.baselines() if p.stem == "mdd").read_text()
+MDD = next(p for p in TARDINESS.baselines() if p.stem == "wmdd").read_text()
 
 
 def context(code: str) -> MutationContext:

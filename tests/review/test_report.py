@@ -155,7 +155,7 @@ def test_a_run_with_report_every_rewrites_its_report_between_iterations(tmp_path
     front = frontier_of(run.programs(), run.objectives, run.config.timing_tolerance)
     assert data["frontier"] == [p.id for p in front]
     assert all("test" in byid["metrics"] for byid in data["programs"] if byid["id"] in data["frontier"])
-    assert {b["name"] for b in data["baselines"]} == {"edd", "wspt", "mdd", "atc"}
+    assert {b["name"] for b in data["baselines"]} == {"edd", "wspt", "wmdd", "atc"}
     # Train's 50 and 100-job instances have computed references, its 20-job ones optima.
     assert data["bounds"]["train"] == [{"name": "references (50 computed, 25 optimum)", "metrics": {"gap": 0.0}}]
     assert data["progress"]["evaluations"][-1] == run.record.evaluations
@@ -182,7 +182,7 @@ def test_adrs_report_scores_the_baselines_once_and_then_reads_them_from_the_run_
     # Four iterations may or may not get past the baselines the run started from; either way the line says so.
     assert (
         "<li>gap: program " in verdict
-        or "<li>gap: does not beat mdd (the best program on train is mdd itself)" in verdict
+        or "<li>gap: does not beat wmdd (the best program on train is wmdd itself)" in verdict
     )
 
 

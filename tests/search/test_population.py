@@ -62,7 +62,7 @@ def test_the_population_starts_with_the_seed_and_every_baseline_so_the_frontier_
     _, archive, run_id = run_loop(tardiness, config, _genetic(), tmp_path)
     initial = [p for p in archive.programs(run_id) if p.iteration == 0]
     assert [p.mutator for p in initial] == ["seed"] + ["baseline"] * 4
-    assert [p.note for p in initial[1:]] == ["baseline edd", "baseline wspt", "baseline mdd", "baseline atc"]
+    assert [p.note for p in initial[1:]] == ["baseline edd", "baseline wspt", "baseline wmdd", "baseline atc"]
     best_baseline = min(p.metrics("train")["gap"] for p in initial[1:])
     front = frontier_of(archive.programs(run_id), config.search_objectives(tardiness.spec))
     assert front[0].metrics("train")["gap"] <= best_baseline < initial[0].metrics("train")["gap"]
@@ -70,7 +70,7 @@ def test_the_population_starts_with_the_seed_and_every_baseline_so_the_frontier_
     # report take those figures from the run instead of scoring the baselines again.
     assert all("test" in p.evaluations for p in initial)
     yard = yardsticks(tardiness, tmp_path, None, archive.programs(run_id))
-    assert not yard.note and sorted(yard.baselines) == ["atc", "edd", "mdd", "wspt"]
+    assert not yard.note and sorted(yard.baselines) == ["atc", "edd", "wmdd", "wspt"]
     for program in initial[1:]:
         name = program.note.removeprefix("baseline ")
         assert yard.baselines[name]["test"]["metrics"]["gap"] == program.metrics("test")["gap"]

@@ -11,7 +11,7 @@ import pytest
 from evaluators.lockstep import play_locally
 from problems.base import InstanceRun, ProblemError, Verdict
 from problems.registry import load
-from problems.spot import runner
+from problems.spot import grid, runner
 from problems.spot.exact import optimum_cost
 from problems.spot.grid import LITERATURE_ENVIRONMENTS, LITERATURE_STARTS
 from problems.spot.problem import SpotProblem, split_grids
@@ -85,11 +85,16 @@ def test_splits_are_deterministic(problem, smoke):
         problem.instances("validation")
 
 
-def test_without_the_traces_train_uses_synthetic_stand_ins(tmp_path, monkeypatch):
+def test_without_the_traces_train_uses_synthetic_stand_ins_and_says_so(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(grid, "_WARNED", set())  # the warning is once per process
     monkeypatch.setenv(TRACES_ENV, str(tmp_path))  # an empty folder: no trace files
     instances = load("spot").instances("train")
     assert len(instances) == 360 and all(i.group.endswith("-syn") for i in instances)
     assert [i.data for i in load("spot").instances("train")[:5]] == [i.data for i in instances[:5]]
+    warnings = capsys.readouterr().err.splitlines()
+    assert warnings and all(f"not found in {tmp_path}; a synthetic trace" in line for line in warnings)
+    assert all(TRACES_ENV in line and "skypilot-org/spot-traces" in line for line in warnings)
+    assert len(warnings) == len(set(warnings))  # once per trace
 
 
 # --- the verifier -----------------------------------------------------------------------------------------

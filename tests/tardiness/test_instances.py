@@ -92,7 +92,10 @@ def test_orlibrary_loader_takes_an_explicit_job_count_when_the_name_has_none(tmp
         ("1 2 3 4 5 6 7 8", "not a positive multiple of 3n"),
         ("", "not a positive multiple of 3n"),
         ("1 2 3 1 1 1 x 5 6", "'x' is not an integer"),
-        ("1 -2 3 1 1 1 4 5 6", "negative processing time"),
+        ("1 -2 3 1 1 1 4 5 6", "instance 1 gives job 1 the processing time -2; the problem needs >= 1"),
+        ("1 0 3 1 1 1 4 5 6", "job 1 the processing time 0; the problem needs >= 1"),
+        ("1 2 3 1 0 1 4 5 6", "job 1 the weight 0; the problem needs >= 1"),
+        ("1 2 3 1 1 1 0 5 6 " * 2 + "1 2 3 1 1 0 4 5 6", "instance 3 gives job 2 the weight 0"),
     ],
 )
 def test_orlibrary_loader_rejects_malformed_files_with_the_path_and_the_problem(tmp_path, text, message):

@@ -14,7 +14,7 @@ from problems.registry import load
 from problems.tardiness import references, runner
 from problems.tardiness.exact import total_weighted_tardiness
 
-SEEDS = ("seed.py", "edd.py", "wspt.py", "mdd.py", "atc.py")
+SEEDS = ("seed.py", "edd.py", "wspt.py", "wmdd.py", "atc.py")
 HAND = Instance("hand", "n3", {"p": [3, 2, 4], "w": [1, 2, 3], "d": [4, 2, 6]})
 
 
@@ -57,7 +57,7 @@ def test_spec_declares_gap_and_time_objectives_both_minimised(problem):
     ]
     assert problem.spec.entry_point == "schedule"
     assert problem.seed_program().is_file()
-    assert [p.name for p in problem.baselines()] == ["edd.py", "wspt.py", "mdd.py", "atc.py"]
+    assert [p.name for p in problem.baselines()] == ["edd.py", "wspt.py", "wmdd.py", "atc.py"]
     assert all(p.is_file() for p in problem.baselines())
 
 
