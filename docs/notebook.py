@@ -2,32 +2,28 @@
 # # Reading a run from Python
 #
 # A notebook-style script (cells marked `# %%`, as Jupyter, VS Code and jupytext read them) that walks
-# through `evolve.api`: open a run, look at its frontier, follow the best program's lineage, write the HTML
-# report, export the program, and score a file on the problem with no evolution at all.
+# through `adrs`, the Python API: start a run (or open one), look at its frontier and its programs as a table,
+# follow the best program's lineage, write the HTML report, export the program, and score a file on the problem
+# with no evolution at all.
 #
 # Run it on any run directory, or on a fresh 8-iteration run it makes first:
 #
 #     python docs/notebook.py [RUN_DIR]
 
 # %%
-import subprocess
+import contextlib
+import io
 import sys
 import tempfile
 from pathlib import Path
 
-from evolve import api
+import adrs
 
 if len(sys.argv) > 1:
-    run_dir = Path(sys.argv[1])
-else:
-    run_dir = Path(tempfile.mkdtemp()) / "run"
-    subprocess.run(
-        [sys.executable, "-m", "evolve.cli", "run", "tardiness", "--iterations", "8", "--run-dir", str(run_dir)],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-
-run = api.open_run(run_dir)
+    run = adrs.open_run(Path(sys.argv[1]))
+else:  # the options of `adrs run`, as keywords; its progress lines are kept out of this page
+    with contextlib.redirect_stdout(io.StringIO()):
+        run = adrs.run("tardiness", iterations=8, run_dir=Path(tempfile.mkdtemp()) / "run")
 record = run.record
 print(
     f"run {record.id} of {record.problem}: {record.status}, {record.iteration} iterations, "
@@ -45,6 +41,21 @@ for program in run.frontier():
     train, test = program.metrics("train"), program.metrics("test") or {}
     shown = ", ".join(f"{n} {train[n]:.4g} (test {test.get(n, float('nan')):.4g})" for n in names)
     print(f"program {program.id:>4} by {program.mutator:<8} {shown}")
+
+# %% [markdown]
+# ## Every program as a table
+# `rows()` gives one flat dict per program (ids, lineage, mutator, status, `SPLIT.METRIC` columns), which
+# `pandas.DataFrame(run.rows())` takes as it is; pandas is not needed for the rest of this page.
+
+# %%
+rows = run.rows()
+print(f"{len(rows)} rows; columns: {', '.join(rows[0])}")
+try:
+    import pandas
+
+    print(pandas.DataFrame(rows).groupby("mutator")[f"train.{names[0]}"].min().sort_values().to_string())
+except ImportError:
+    print("(pandas is not installed: the rows are plain dicts)")
 
 # %% [markdown]
 # ## How the best program came to be
@@ -72,9 +83,9 @@ if evaluation is not None and evaluation.ok:
 # The report is one HTML file that needs no network; the export is the archived code with a header.
 
 # %%
-report = run.report(run_dir / "report.html")
+report = run.report(run.directory / "report.html")
 print(f"report: {report} ({report.stat().st_size / 1e6:.1f} MB)")
-module = run_dir / f"program_{best.id}.py"
+module = run.directory / f"program_{best.id}.py"
 run.export(best.id, module)
 print(f"exported: {module}")
 
@@ -84,7 +95,7 @@ print(f"exported: {module}")
 # are measured on this machine, now).
 
 # %%
-result = api.evaluate_file(record.problem, module, split="train")
+result = adrs.evaluate_file(record.problem, module, split="train")
 print(
     f"{module.name} on train: {result.status}, {primary} {result.metrics[primary]:.6g} "
     f"(archived: {best.metrics('train')[primary]:.6g})"

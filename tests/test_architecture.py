@@ -14,7 +14,7 @@ except ModuleNotFoundError:  # Python 3.10
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTRACTS = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
-PACKAGES = ("evolve", "evaluators", "problems")
+PACKAGES = ("adrs", "evolve", "evaluators", "problems")
 
 
 def test_every_import_contract_is_kept():

@@ -94,6 +94,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UserError(f"invalid configuration: {exc}", "see `adrs run --help` and RunConfig's fields") from None
     running.preflight(config)  # before anything is created: a model that cannot be asked leaves no run behind
     run_dir = args.run_dir or Path("runs") / f"{problem.name}-{time.strftime('%Y%m%d-%H%M%S')}-s{config.seed}"
+    args.run_dir = run_dir  # the Python API opens the run it made
     with full_disk_is_a_user_error(run_dir):
         if (run_dir / RUN_FILE).exists():  # refused before sandboxes start; checked again under the lock below
             with run_lock.hold_directory(run_dir):  # a live writer is named rather than its run

@@ -85,6 +85,26 @@ class RunView:
         programs = self.programs() if programs is None else programs
         return frontier_of(programs, self.objectives, self.config.timing_tolerance)
 
+    def rows(self, programs: Sequence[ProgramRecord] | None = None) -> list[dict[str, object]]:
+        """One flat dict per program, ready for ``pandas.DataFrame(run.rows())`` (pandas is not needed here):
+        ``id``, ``iteration``, ``island``, ``generation``, ``parent`` (the main one, None for starters),
+        ``mutator``, ``model``, ``note``, ``status`` (its last stage's), ``frontier`` (on the train frontier),
+        ``lines`` (of code), and ``SPLIT.METRIC`` for every metric of every split it was scored on."""
+        programs = self.programs() if programs is None else list(programs)
+        on_front = {p.id for p in self.frontier(programs)}
+        rows = []
+        for program in programs:
+            row: dict[str, object] = {
+                "id": program.id, "iteration": program.iteration, "island": program.island,
+                "generation": program.generation, "parent": program.parent_ids[0] if program.parent_ids else None,
+                "mutator": program.mutator, "model": program.model, "note": program.note, "status": program.status,
+                "frontier": program.id in on_front, "lines": len(program.code.splitlines()),
+            }  # fmt: skip
+            for split, evaluation in program.evaluations.items():
+                row.update({f"{split}.{name}": value for name, value in evaluation.metrics.items()})
+            rows.append(row)
+        return rows
+
     def best(self, objective: str | None = None, split: str = "train") -> ProgramRecord | None:
         """The best program on ``split`` by one objective (default: the primary one); None when none passed it.
 
