@@ -139,6 +139,81 @@ def test_the_report_of_a_real_run_loads_offline_plots_the_frontier_and_shows_a_d
     view.close()
 
 
+PLOT_SIZES = """() => [...document.querySelectorAll('#report .plot')].map((div) => {
+    const svg = div.querySelector('svg.main-svg');
+    const layout = div.layout || {};
+    return { id: div.id, box: div.clientWidth, drawn: svg ? svg.getBoundingClientRect().width : 0,
+             x: (layout.xaxis || {}).type, y: (layout.yaxis || {}).type,
+             values: (div.data || []).slice(0, 4).map((t) => [t.x, t.y]) };
+})"""
+
+
+def spans_decades(values) -> bool:
+    finite = [v for v in values if isinstance(v, (int, float)) and v == v and abs(v) != float("inf")]
+    return bool(finite) and min(finite) > 0 and max(finite) / min(finite) >= 100
+
+
+@pytest.mark.parametrize("width", [1400, 1920])
+def test_every_plot_fills_its_box_at_common_widths_and_spans_of_decades_get_log_axes(
+    browser, tmp_path_factory, tmp_path, width
+):
+    run_dir, _ = real_run(tmp_path_factory, seed=1)
+    report = write_report(open_run(run_dir), tmp_path / "report.html").path
+    view = Page(browser, width=width)
+    view.open(report)
+    view.page.wait_for_selector("#lineage-plot .scatterlayer path.point")
+    view.page.wait_for_timeout(300)  # resize observers run after layout
+    plots = view.page.evaluate(PLOT_SIZES)
+    assert len(plots) >= 5  # the frontier on train and test, the best over iterations per objective, the lineage
+    for plot in plots:
+        assert plot["box"] > 300 and abs(plot["drawn"] - plot["box"]) <= 2, plot["id"]
+    for plot in (p for p in plots if p["id"].startswith("frontier-")):
+        xs = [v for x, _ in plot["values"] for v in x]
+        ys = [v for _, y in plot["values"] for v in y]
+        assert plot["x"] == ("log" if spans_decades(xs) else "linear")
+        assert plot["y"] == ("log" if spans_decades(ys) else "linear")
+    view.page.set_viewport_size({"width": 900, "height": 1000})  # a window made narrower afterwards
+    view.page.wait_for_timeout(300)
+    assert all(abs(p["drawn"] - p["box"]) <= 2 for p in view.page.evaluate(PLOT_SIZES))
+    assert view.errors == [] and view.requests == []
+    view.close()
+
+
+def test_the_programs_table_sorts_by_any_column_both_ways_and_filters_by_text(browser, tmp_path_factory, tmp_path):
+    run_dir, _ = real_run(tmp_path_factory, seed=1)
+    run = open_run(run_dir)
+    report = write_report(run, tmp_path / "report.html").path
+    view = Page(browser)
+    view.open(report)
+    table = view.page.locator("#programs table.index")
+    headers = table.locator("thead th").all_inner_texts()
+    column = next(i for i, h in enumerate(headers) if h.startswith(run.objectives[0].name))
+
+    def cells(i: int) -> list[str]:
+        return [row.locator("td").nth(i).inner_text() for row in table.locator("tbody tr:visible").all()]
+
+    def numbers(i: int) -> list[float]:
+        return [float(text) for text in cells(i) if text not in ("-", "")]
+
+    table.locator("thead th").nth(column).click()
+    ascending = numbers(column)
+    assert len(ascending) > 3 and ascending == sorted(ascending)
+    assert cells(column)[-1] == "-" or "-" not in cells(column)  # programs without a score go last
+    table.locator("thead th").nth(column).click()
+    assert numbers(column) == sorted(ascending, reverse=True)
+    table.locator("thead th").nth(0).click()
+    assert [int(text) for text in cells(0)] == sorted(p.id for p in run.programs())
+    mutator = headers.index("mutator")
+    view.page.fill("#programs input.filter", "genetic")
+    shown = cells(mutator)
+    assert shown and len(shown) < len(run.programs())
+    assert all("genetic" in row.inner_text() for row in table.locator("tbody tr:visible").all())
+    view.page.fill("#programs input.filter", "")
+    assert len(cells(0)) == len(run.programs())
+    assert view.errors == [] and view.requests == []
+    view.close()
+
+
 def test_a_hostile_program_page_shows_its_code_and_feedback_as_text_and_runs_none_of_it(browser, tmp_path):
     run = open_run(synthetic_run(tmp_path / "run"))
     report = write_report(run, baselines=False).path

@@ -49,6 +49,21 @@
   const link = (id) => el("a", { href: `#program-${Number(id)}` }, String(id));
   const value = (p, split, name) => (p.metrics[split] ? p.metrics[split][name] : undefined);
   const has = (v) => v !== null && v !== undefined;
+  // Plotly sizes a plot once, from its box at that moment; a box that changes later (a sibling added to its
+  // row, a window resized) would leave the plot at its old width, overflowing or half empty.
+  const sized = typeof ResizeObserver === "function"
+    ? new ResizeObserver((entries) => entries.forEach((e) => e.target.data && Plotly.Plots.resize(e.target))) : null;
+  function plot(div, traces, layout) {
+    Plotly.react(div, traces, layout, plotConfig);
+    if (sized && !div.dataset.sized) { div.dataset.sized = "1"; sized.observe(div); }
+  }
+  // Values over two decades or more, all positive, read better on a log axis: on a linear one the few
+  // programs far off squash the ones that matter into a corner.
+  function scale(values) {
+    const finite = values.filter((v) => typeof v === "number" && Number.isFinite(v));
+    if (!finite.length || finite.some((v) => v <= 0)) return "linear";
+    return Math.max(...finite) / Math.min(...finite) >= 100 ? "log" : "linear";
+  }
   function table(headers, rows) {
     const head = headers ? el("thead", {}, el("tr", {}, headers.map((h) => el("th", {}, h)))) : null;
     return el("table", {}, head, el("tbody", {}, rows.map((r) => el("tr", {}, r.map((c) => el("td", {}, c))))));
@@ -110,9 +125,11 @@
         text: split === "test" ? "no test scores yet: the frontier is scored on test when the run ends"
           : "no program passed this split yet" });
     }
+    const shown = traces.slice(0, 4);
     const layout = {
       title: { text: `${split} (${front.length} frontier programs)` }, margin: { l: 60, r: 20, t: 40, b: 50 },
-      xaxis: { title: { text: label(x) }, zeroline: false }, yaxis: { title: { text: label(y) }, zeroline: false },
+      xaxis: { title: { text: label(x) }, zeroline: false, type: scale(shown.flatMap((t) => t.x)) },
+      yaxis: { title: { text: label(y) }, zeroline: false, type: scale(shown.flatMap((t) => t.y)) },
       legend: { orientation: "h", y: -0.18 }, shapes, annotations, hovermode: "closest",
     };
     return { traces, layout };
@@ -130,7 +147,7 @@
     for (const split of ["train", "test"]) {
       const div = document.getElementById(`frontier-${split}`);
       const { traces, layout } = frontierFigure(split, x, y);
-      Plotly.react(div, traces, layout, plotConfig);
+      plot(div, traces, layout);
     }
   }
 
@@ -160,14 +177,14 @@
       const row = el("div", { class: "pair" });
       box.append(el("h3", {}, label(name)), row);
       const axes = [["iteration", "iteration"]].concat(second ? [second] : []);
-      for (const [key, title] of axes) {
-        const div = el("div", { class: "plot small", id: `progress-${name}-${key}` });
-        row.append(div);
-        Plotly.newPlot(div, [{ type: "scatter", mode: "lines", line: { shape: "hv", color: colors.frontier },
+      // Every box of the row first, then the plots: each is sized from its final share of the row.
+      const divs = axes.map(([key]) => row.appendChild(el("div", { class: "plot small", id: `progress-${name}-${key}` })));
+      axes.forEach(([key, title], i) => {
+        plot(divs[i], [{ type: "scatter", mode: "lines", line: { shape: "hv", color: colors.frontier },
           x: pr[key], y: series, name: `best ${name} on train`, hovertemplate: "%{x}: %{y}<extra></extra>" }],
         { margin: { l: 60, r: 20, t: 30, b: 45 }, title: { text: `over ${key}`, font: { size: 13 } },
-          xaxis: { title: { text: title } }, yaxis: { title: { text: `best ${name} (train)` } } }, plotConfig);
-      }
+          xaxis: { title: { text: title } }, yaxis: { title: { text: `best ${name} (train)` }, type: scale(series) } });
+      });
     }
   }
 
@@ -205,9 +222,9 @@
     ];
     for (const t of traces.slice(2)) t.x = t.customdata.map((q) => byId.get(q).iteration);
     const div = document.getElementById("lineage-plot");
-    Plotly.react(div, traces, { margin: { l: 60, r: 20, t: 30, b: 45 }, hovermode: "closest",
-      title: { text: `program ${id} and its ${nodes.length - 1} ancestors` },
-      xaxis: { title: { text: "iteration" } }, yaxis: { title: { text: `${label(primary.name)} on train` } } }, plotConfig);
+    plot(div, traces, { margin: { l: 60, r: 20, t: 30, b: 45 }, hovermode: "closest",
+      title: { text: `program ${id} and its ${nodes.length - 1} ancestors` }, xaxis: { title: { text: "iteration" } },
+      yaxis: { title: { text: `${label(primary.name)} on train` }, type: scale(nodes.map(y)) } });
     const chain = [byId.get(id)];
     while (chain[chain.length - 1].parents.length && byId.has(chain[chain.length - 1].parents[0])) {
       const next = byId.get(chain[chain.length - 1].parents[0]);
@@ -327,6 +344,39 @@
     page.replaceChildren(...parts.filter(Boolean));
   }
 
+  // -- the programs table ---------------------------------------------------------------------------------
+
+  // Click a header to sort by it (again: the other way); type in the box to keep the rows that hold the text.
+  function setUpIndex(tableNode) {
+    const body = tableNode.tBodies[0], headers = [...tableNode.tHead.rows[0].cells];
+    const cellValue = (row, i) => {
+      const text = row.cells[i].textContent.trim(), number = Number(text);
+      return text !== "" && text !== "-" && Number.isFinite(number) ? number : text;
+    };
+    let sortedBy = -1, ascending = true;
+    headers.forEach((th, i) => {
+      th.classList.add("sortable");
+      th.title = "sort by this column";
+      th.addEventListener("click", () => {
+        ascending = sortedBy === i ? !ascending : true;
+        sortedBy = i;
+        const rows = [...body.rows].sort((a, b) => {
+          const [u, v] = [cellValue(a, i), cellValue(b, i)];
+          const order = typeof u === typeof v ? (u < v ? -1 : u > v ? 1 : 0) : typeof u === "number" ? -1 : 1;
+          return ascending ? order : -order;
+        });
+        body.append(...rows);
+        headers.forEach((h, j) => h.setAttribute("aria-sort", j === i ? (ascending ? "ascending" : "descending") : "none"));
+      });
+    });
+    const box = el("input", { type: "search", class: "filter", placeholder: "filter: text in any column" });
+    box.addEventListener("input", () => {
+      const wanted = box.value.trim().toLowerCase();
+      for (const row of body.rows) row.hidden = wanted !== "" && !row.textContent.toLowerCase().includes(wanted);
+    });
+    tableNode.before(box);
+  }
+
   // -- views ----------------------------------------------------------------------------------------------
 
   let drawn = false;
@@ -344,6 +394,8 @@
     report.hidden = false;
     if (!drawn) { // plots are drawn once their section is visible, so that plotly can measure it
       drawn = true;
+      const index = document.querySelector("#programs table.index");
+      if (index) setUpIndex(index);
       setUpFrontier();
       // The frontier shows first; the plots further down follow once the browser has painted it.
       setTimeout(() => { drawProgress(); setUpLineage(); }, 0);
