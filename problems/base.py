@@ -225,6 +225,8 @@ def seeds_dir() -> Path:
 class Problem(ABC):
     """Base class of a problem package. Subclasses live in ``problems/<name>/problem.py``."""
 
+    BOUND_STATUS: dict[str, str] = {}  # ``bound_status`` of each fixed ``bench_bounds`` row name
+
     def __init__(self, spec: ProblemSpec):
         self.spec = spec
         self.source: Any = None  # where the registry found it (``problems.registry.Source``); None when built by hand
@@ -278,6 +280,12 @@ class Problem(ABC):
         """Rows shown beside the baselines by ``adrs bench``: bounds (an oracle, a capacity limit) as metrics
         aggregated over ``instances``, by name. Computed in the trusted process from the problem's own code."""
         return {}
+
+    def bound_status(self, name: str) -> str:
+        """What the ``bench_bounds`` row ``name`` is, in the words tables print beside it: ``optimal``,
+        ``best known``, ``upper bound``, ``lower bound`` or ``oracle`` (several joined by " / " for a mean over
+        instances of mixed kinds); ``bound`` for a row the problem does not qualify."""
+        return self.BOUND_STATUS.get(name, "bound")
 
     def instances_at_rate(self, instances: Sequence[Instance], rate: float) -> list[Instance]:
         """``instances`` with their arrivals redrawn at ``rate`` per second, for ``adrs eval --sweep-rate``;

@@ -54,7 +54,7 @@ def test_a_scaffolded_problem_outside_the_repository_is_evaluated_evolved_resume
     assert bench.returncode == 0, bench.stderr
     seed_gap, ratio_gap = float(row(bench.stdout, "seed")[2]), float(row(bench.stdout, "ratio")[2])
     assert 0 < ratio_gap < seed_gap  # the baseline beats the deliberately naive seed; neither reaches the optimum
-    assert row(bench.stdout, "optimum")[1:3] == ["bound", "0"]
+    assert row(bench.stdout, "optimum")[1:3] == ["optimal", "0"]
 
     scored = adrs("eval", str(folder), str(folder / "seeds" / "ratio.py"), "--split", "train", cwd=tmp_path)
     assert scored.returncode == 0, scored.stderr

@@ -31,7 +31,8 @@ def _score_files(
                 raise UserError(str(exc), _formats_hint(problem)) from None
         references = [problem.bound(i) for i in evaluator.instances(split)]
         kinds = Counter(r.kind for r in references if r is not None)
-        described = ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items())) or "none"
+        words = {"optimum": "optimal", "best-known": "best known", "computed": "upper bounds (our search's)"}
+        described = ", ".join(f"{count} {words.get(kind, kind)}" for kind, count in sorted(kinds.items())) or "none"
         print(f"{len(references)} {split} instances; references: {described}", flush=True)
         return evaluator.evaluate_many([p.read_text() for p in files], split), evaluator.instances(split)
     finally:
@@ -137,7 +138,7 @@ def _bench_table(
     primary = objectives[0]
     rows.sort(key=lambda row: (row[2] is None, primary.oriented(row[2]) if row[2] is not None else 0))
     bounds = problem.bench_bounds(instances)
-    rows += [[name, "bound", *[values.get(n) for n in names]] for name, values in bounds.items()]
+    rows += [[name, problem.bound_status(name), *[values.get(n) for n in names]] for name, values in bounds.items()]
     headers = ["program", "status", *display.metric_columns(objectives, (split,)), *reported]
     return display.table(headers, rows)
 

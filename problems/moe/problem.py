@@ -25,6 +25,9 @@ _GPU_MEANS = ("step_ms", "ideal_step_ms", "step_over_ideal")
 class MoeProblem(Problem):
     """Expert replication and placement for expert-parallel MoE inference; a candidate returns a plan."""
 
+    # EPLB planned on the very window it is judged on sees the future; the load floor caps balancedness.
+    BOUND_STATUS = {"oracle (EPLB on the next window)": "oracle", "bound (no plan passes it)": "upper bound"}
+
     def __init__(self, spec: ProblemSpec):
         super().__init__(spec)
         self._plans = mi.split_plans(spec.options)

@@ -131,6 +131,9 @@ def _verdict_values(workload: Workload, log: Any, unservable: int) -> dict[str, 
 class ServingProblem(Problem):
     """Scheduling of a continuous-batching LLM server; a candidate decides admissions, chunks and preemptions."""
 
+    # Goodput cannot pass the arrival rate; the oracle knows every answer's length in advance.
+    BOUND_STATUS = {"oracle (true lengths)": "oracle", "arrival rate": "upper bound"}
+
     def __init__(self, spec: ProblemSpec):
         super().__init__(spec)
         self._plans = _split_plans(spec.options)

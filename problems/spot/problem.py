@@ -99,6 +99,8 @@ def scenario_values(sc: Scenario, outcome: Outcome, optimum: float) -> dict[str,
 class SpotProblem(Problem):
     """Deadline-aware spot scheduling; a candidate is a policy called every tick (docs/spot.md)."""
 
+    BOUND_STATUS = {"omniscient optimum": "optimal"}  # the dynamic program over the whole trace
+
     def __init__(self, spec: ProblemSpec):
         super().__init__(spec)
         self._grids = split_grids(spec.options)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -188,6 +189,13 @@ class TardinessProblem(Problem):
         if set(kinds) == {"optimum"}:
             return {"optimum": {"gap": 0.0}}
         return {"references (" + ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items())) + ")": {"gap": 0.0}}
+
+    def bound_status(self, name: str) -> str:
+        """Of the references row: ``optimal`` for optima, ``best known`` for published values, ``upper bound`` for
+        our local search's (a schedule's value: the optimum is at most that)."""
+        words = {"optimum": "optimal", "best-known": "best known", "computed": "upper bound", "bound": "lower bound"}
+        found = [word for kind, word in words.items() if re.search(rf"\d+ {kind}\b", name) or name == kind]
+        return " / ".join(found) or super().bound_status(name)
 
     def load_instances(self, path: Path) -> list[Instance]:
         """Instances of an OR-Library weighted tardiness file named with its job count (``wt40.txt``, its best

@@ -175,5 +175,5 @@ def test_eval_scores_a_file_on_instances_from_an_or_library_file(tmp_path):
     seeds = Path(__file__).resolve().parents[2] / "seeds" / "tardiness"
     result = adrs("eval", "tardiness", str(seeds / "wspt.py"), "--instances", str(tmp_path / "wt3.txt"))
     assert result.returncode == 0, result.stderr
-    assert "2 file instances; references: 2 optimum" in result.stdout
+    assert "2 file instances; references: 2 optimal" in result.stdout
     assert "gap" in result.stdout

@@ -28,9 +28,9 @@ def test_bench_prints_every_baseline_beside_the_oracle_and_the_arrival_rate():
         assert rows[name][1] == "ok", rows[name]
     oracle = next(line for line in lines if line.startswith("oracle"))
     arrival = next(line for line in lines if line.startswith("arrival rate"))
-    assert "bound" in oracle and "bound" in arrival
+    assert "  oracle  " in oracle and "upper bound" in arrival
     # Nobody's goodput exceeds the arrival rate: the one true bound.
-    rate = float(arrival.split()[3])
+    rate = float(arrival.split()[4])  # arrival rate, upper bound, then goodput
     assert all(float(rows[name][2]) <= rate + 1e-9 for name in ("seed", "fcfs_watermark", "past_future"))
 
 

@@ -37,7 +37,7 @@ def test_bench_prints_every_baseline_beside_the_optimum(tmp_path):
     for name in ("seed", "on_demand", "greedy", "uniform_progress", "round_robin_up"):
         assert table[name][0] == "ok", table[name]
     optimum = table["omniscient optimum"]
-    assert optimum[0] == "bound" and float(optimum[3]) == 0.0  # no gap to itself
+    assert optimum[0] == "optimal" and float(optimum[3]) == 0.0  # no gap to itself
     assert all(float(table[name][1]) >= float(optimum[1]) for name in ("seed", "greedy", "on_demand"))
     assert float(table["on_demand"][2]) == 0.0  # on-demand saves nothing against itself
 

@@ -317,3 +317,10 @@ def test_a_reference_search_reaching_its_safety_stop_fails_loudly():
     data = generate(100, 0.6, 0.4, 1)
     with pytest.raises(ProblemError, match="safety stop"):
         exact.improved_reference(data["p"], data["w"], data["d"], time_limit_s=0.0)
+
+
+def test_reference_rows_are_named_by_what_they_are_not_all_called_bounds(problem):
+    assert problem.bound_status("optimum") == "optimal"
+    assert problem.bound_status("references (25 best-known)") == "best known"
+    assert problem.bound_status("references (50 computed, 25 optimum)") == "optimal / upper bound"
+    assert problem.bound_status("something else") == "bound"

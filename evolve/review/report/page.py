@@ -348,7 +348,7 @@ def _yardstick_table(run: RunView, yard: Yardsticks) -> str:
         rows.append(cells)
     names = sorted({n for rows_ in yard.bounds.values() for n in rows_})
     for name in names:
-        cells = [_cell(name), "bound"]
+        cells = [_cell(name), _cell(run.problem.bound_status(name))]
         for split in ("train", "test"):
             metrics = yard.bounds.get(split, {}).get(name, {})
             cells += [_cell(metrics.get(o.name)) for o in objectives]
