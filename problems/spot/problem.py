@@ -7,40 +7,19 @@ instance's own trace windows (``problems/spot/sim.py``) and computes cost and de
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from problems.base import SPLITS, Instance, InstanceRun, Problem, ProblemError, ProblemSpec, Reference, Verdict
 from problems.spot import references
-from problems.spot.grid import LITERATURE_STARTS, Grid, TraceSource, expand
+from problems.spot.files import FilePlan, scenario_cells
+from problems.spot.grid import Grid, TraceSource, expand
 from problems.spot.sim import Infeasible, Outcome, Scenario, ScenarioError, on_demand_outcome, replay
 from problems.spot.synthetic import Lifetimes
-from problems.spot.traces import CONVENTIONS, load_trace, load_trace_dir, traces_dir
+from problems.spot.traces import traces_dir
 
 # Per-scenario values averaged over instances by `aggregate`.
 _MEANS = ("cost", "on_demand_cost", "optimum", "spot_hours", "on_demand_hours", "changeovers", "preemptions")
-
-
-@dataclass(frozen=True)
-class FilePlan:
-    """How ``load_instances`` turns a trace file (or a folder of them, one zone each) into scenarios.
-
-    Attributes:
-        window: ticks per window.
-        starts: start ticks; empty means the literature's, less those whose window leaves the trace.
-        deadlines, overheads: hours, crossed with every window.
-        task: the job's compute in hours.
-        convention: how the files encode availability: ``available`` (SkyPilot, 1 = available) or
-            ``preempted`` (1 = preempted).
-    """
-
-    window: int = 554
-    starts: tuple[int, ...] = ()
-    deadlines: tuple[float, ...] = (52.0, 70.0, 92.0)
-    overheads: tuple[float, ...] = (0.02, 0.2, 0.4)
-    task: float = 48.0
-    convention: str = "available"
 
 
 def _lifetimes(options: dict[str, Any]) -> dict[str, Lifetimes]:
@@ -59,24 +38,6 @@ def split_grids(options: dict[str, Any]) -> dict[str, list[Grid]]:
     except (KeyError, TypeError) as exc:
         raise ProblemError(f"spot: invalid [options.splits] in problem.toml ({exc!r})") from None
     return {name: [Grid.from_options(g) for g in grids] for name, grids in raw.items()}
-
-
-def _file_plan(options: dict[str, Any]) -> FilePlan:
-    raw = dict(options.get("files", {}))
-    try:
-        plan = FilePlan(
-            window=int(raw.pop("window", 554)),
-            starts=tuple(int(s) for s in raw.pop("starts", ())),
-            deadlines=tuple(float(x) for x in raw.pop("deadlines", (52.0, 70.0, 92.0))),
-            overheads=tuple(float(x) for x in raw.pop("overheads", (0.02, 0.2, 0.4))),
-            task=float(raw.pop("task", 48.0)),
-            convention=str(raw.pop("convention", "available")),
-        )
-    except (TypeError, ValueError) as exc:
-        raise ProblemError(f"spot: invalid [options.files] in problem.toml ({exc})") from None
-    if raw or plan.convention not in CONVENTIONS:
-        raise ProblemError(f"spot: invalid [options.files] in problem.toml (unknown {sorted(raw) or plan.convention})")
-    return plan
 
 
 def scenario_values(sc: Scenario, outcome: Outcome, optimum: float) -> dict[str, float]:
@@ -104,7 +65,7 @@ class SpotProblem(Problem):
     def __init__(self, spec: ProblemSpec):
         super().__init__(spec)
         self._grids = split_grids(spec.options)
-        self._files = _file_plan(spec.options)
+        self._files = FilePlan.from_options(spec.options.get("files", {}), "spot: [options.files] in problem.toml")
         synthetic = spec.options.get("synthetic", {})
         self._source = TraceSource(
             traces_dir(),
@@ -205,24 +166,9 @@ class SpotProblem(Problem):
         return {"omniscient optimum": self.aggregate(runs)}
 
     def load_instances(self, path: Path) -> list[Instance]:
-        """Scenarios of a SkyPilot trace file, or of a folder of them (each a single-zone environment)."""
-        path = Path(path)
-        plan = self._files
-        if path.is_dir():
-            traces = list(load_trace_dir(path, plan.convention).values())  # type: ignore[arg-type]
-        elif path.is_file():
-            traces = [load_trace(path, plan.convention)]  # type: ignore[arg-type]
-        else:
-            raise ProblemError(f"{path}: no such trace file or folder")
-        cells: list[tuple[str, dict]] = []
-        for trace in traces:
-            starts = plan.starts or tuple(s for s in LITERATURE_STARTS if s + plan.window <= trace.ticks)
-            if not starts:
-                starts = (0,)  # a trace shorter than one window: one window from its start
-            source = TraceSource.of([trace])
-            grid = Grid(((trace.name,),), starts, plan.window, plan.deadlines, plan.overheads, task=plan.task)
-            cells += [(f"{trace.name}-{group}", data) for group, data, _ in expand(grid, source)]
-        return self._with_optima(path.stem, cells)
+        """Scenarios of a SkyPilot trace file or a folder of them (single-zone environments), or of a scenario set
+        (``.toml``: environments of any number of zones at their own prices; ``problems/spot/files.py``)."""
+        return self._with_optima(Path(path).stem, scenario_cells(Path(path), self._files))
 
 
 def make(spec: ProblemSpec) -> SpotProblem:

@@ -6,7 +6,9 @@ per tick. Two conventions exist and nothing in a file says which one it follows,
 - ``available``: the value counts available instances (SkyPilot's own traces: 1 = spot can be had, 0 = not);
 - ``preempted``: 1 = preempted / unavailable, 0 = available (the inverse, used by some simulators' copies).
 
-A trace becomes a string of "0" and "1" (1 = available), the form the instance data carries.
+A trace becomes a string of "0" and "1" (1 = available), the form the instance data carries. A file may also
+hold ``"prices"``: the spot price in dollars per hour at each tick (one per value of ``data``), which then
+replaces the scenario's fixed spot price for that zone.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class Trace:
     name: str
     gap_seconds: float
     available: str
+    prices: tuple[float, ...] | None = None  # dollars per hour at each tick, when the file gives them
 
     @property
     def ticks(self) -> int:
@@ -67,7 +70,19 @@ def parse_trace(raw: object, name: str, convention: str) -> Trace:
     if convention == "preempted" and any(v > 1 for v in values):
         raise ProblemError(f"{name}: a 'preempted' trace holds only 0 and 1; this one counts instances")
     up = (lambda v: v > 0) if convention == "available" else (lambda v: v == 0)
-    return Trace(name, float(gap), "".join("1" if up(v) else "0" for v in values))
+    return Trace(name, float(gap), "".join("1" if up(v) else "0" for v in values), _prices(raw, name, len(values)))
+
+
+def _prices(raw: dict, name: str, ticks: int) -> tuple[float, ...] | None:
+    prices = raw.get("prices")
+    if prices is None:
+        return None
+    if not isinstance(prices, list) or len(prices) != ticks:
+        raise ProblemError(f"{name}: 'prices' must be a list of one spot price ($/h) per tick ({ticks})")
+    bad = next((p for p in prices if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p < 1e9), None)
+    if bad is not None:
+        raise ProblemError(f"{name}: spot prices must be non-negative numbers of dollars per hour, found {bad!r}")
+    return tuple(float(p) for p in prices)
 
 
 def load_trace(path: Path, convention: Convention) -> Trace:

@@ -202,13 +202,22 @@ def _with_files(problem, **files) -> SpotProblem:
 
 def test_a_trace_file_becomes_windows_crossed_with_deadlines_and_delays(problem, tmp_path):
     path = _trace_file(tmp_path, "mine", [1, 0, 0, 1] * 300)
-    ours = _with_files(problem, window=100, starts=[0, 500], deadlines=[10.0], overheads=[0.1, 0.2], task=8.0)
+    hours = 600 / 3600  # the file's tick
+    ours = _with_files(
+        problem,
+        window_hours=100 * hours,
+        start_hours=[0, 500 * hours],
+        deadlines=[10.0],
+        overheads=[0.1, 0.2],
+        task=8.0,
+    )
     instances = ours.load_instances(path)
     assert [i.group for i in instances] == ["mine-1z-10h-0.1h", "mine-1z-10h-0.2h"] * 2
     assert instances[0].data["zones"][0]["available"] == "1001" * 25
     flipped = _with_files(
-        problem, window=100, starts=[0], deadlines=[10.0], overheads=[0.1], task=8.0, convention="preempted"
-    )
+        problem, window_hours=100 * hours, start_hours=[0], deadlines=[10.0], overheads=[0.1], task=8.0,
+        convention="preempted",
+    )  # fmt: skip
     assert flipped.load_instances(path)[0].data["zones"][0]["available"] == "0110" * 25
     assert all(i.reference_kind == "optimum" for i in instances)
 
@@ -216,14 +225,14 @@ def test_a_trace_file_becomes_windows_crossed_with_deadlines_and_delays(problem,
 def test_a_folder_of_traces_is_one_single_zone_environment_per_file(problem, tmp_path):
     _trace_file(tmp_path, "a", [1] * 600)
     _trace_file(tmp_path, "b", [0] * 600)
-    ours = _with_files(problem, window=554, starts=[], deadlines=[52.0], overheads=[0.2])
+    ours = _with_files(problem, start_hours=[], deadlines=[52.0], overheads=[0.2])
     instances = ours.load_instances(tmp_path)
     # The literature's starts that fit a 600-tick trace with a 554-tick window: 3, 16, 37.
     assert [i.group for i in instances] == ["a-1z-52h-0.2h"] * 3 + ["b-1z-52h-0.2h"] * 3
 
 
 def test_bad_trace_paths_and_options_are_one_clear_error(problem, tmp_path):
-    with pytest.raises(ProblemError, match="no such trace file or folder"):
+    with pytest.raises(ProblemError, match="no such trace file, folder or scenario set"):
         problem.load_instances(tmp_path / "missing.json")
-    with pytest.raises(ProblemError, match="invalid \\[options.files\\]"):
+    with pytest.raises(ProblemError, match="options.files.* convention must be one of available, preempted"):
         _with_files(problem, convention="upside-down")
