@@ -65,17 +65,12 @@ def _openai_server_problem(model: str, api_base: str, timeout_seconds: float) ->
 
 
 def _litellm_problem(model: str, api_base: str | None, priced: bool, timeout_seconds: float) -> str | None:
-    litellm = transports.litellm_module()
     if api_base:  # a server of the user's: it decides which models and keys it takes (a dummy key otherwise)
         return _unreachable(api_base, timeout_seconds, model)
-    try:
-        missing = litellm.validate_environment(model=model).get("missing_keys") or []
-    except Exception:  # noqa: BLE001 - a provider litellm cannot check: the first call will tell
-        missing = []
-    keys = [name for name in missing if "KEY" in name or "TOKEN" in name]
+    keys = transports.missing_keys(transports.litellm_module(), model)
     if keys:
         return f"{model} needs {' and '.join(keys)} in the environment (export {keys[0]}=...)"
-    if not priced and not _litellm_knows(litellm, model):
+    if not priced and _model_info(model) is None:
         return (
             f"litellm knows no model {model!r}: check the name (litellm's PROVIDER/MODEL, e.g. openai/gpt-4o-mini), "
             f"or, if it is right, give it a price: {PRICE_HINT.format(model=model)}"
@@ -83,21 +78,17 @@ def _litellm_problem(model: str, api_base: str | None, priced: bool, timeout_sec
     return None
 
 
-def _litellm_knows(litellm: Any, model: str) -> bool:
+def _model_info(model: str) -> dict[str, Any] | None:
+    """What litellm's price map holds for ``model``; None for a model it does not know."""
     try:
-        litellm.get_model_info(model)
-        return True
+        return transports.litellm_module().get_model_info(model)
     except Exception:  # noqa: BLE001 - litellm raises a plain Exception for unmapped models
-        return False
+        return None
 
 
 def _litellm_prices(model: str) -> bool:
     """Whether litellm has a non-zero price for ``model``."""
-    litellm = transports.litellm_module()
-    try:
-        info = litellm.get_model_info(model)
-    except Exception:  # noqa: BLE001
-        return False
+    info = _model_info(model) or {}
     return bool(info.get("input_cost_per_token") or info.get("output_cost_per_token"))
 
 

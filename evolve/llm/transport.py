@@ -77,12 +77,7 @@ class LiteLLM:
 
     def _key_missing(self, model: str) -> bool:
         if model not in self._keys_missing:
-            try:
-                found = self.litellm.validate_environment(model=model, api_base=self.api_base or "")
-                missing = found.get("missing_keys") or []
-            except Exception:  # a provider litellm cannot check; let it use whatever it finds
-                missing = []
-            self._keys_missing[model] = any("KEY" in name or "TOKEN" in name for name in missing)
+            self._keys_missing[model] = bool(missing_keys(self.litellm, model, self.api_base))
         return self._keys_missing[model]
 
 
@@ -120,6 +115,15 @@ def chosen(transport: str, model: str, api_base: str | None) -> str:
             raise ValueError(f"the openai transport needs an api_base and an openai/ model, not {model!r}")
         return transport
     return "openai" if api_base and model.startswith(OPENAI_COMPATIBLE) else "litellm"
+
+
+def missing_keys(litellm: Any, model: str, api_base: str | None = None) -> list[str]:
+    """The key variables litellm says ``model``'s provider needs and the environment lacks."""
+    try:
+        missing = litellm.validate_environment(model=model, api_base=api_base or "").get("missing_keys") or []
+    except Exception:  # a provider litellm cannot check; let it use whatever it finds
+        return []
+    return [name for name in missing if "KEY" in name or "TOKEN" in name]
 
 
 _import_lock = threading.Lock()
