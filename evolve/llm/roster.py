@@ -16,6 +16,14 @@ from collections.abc import Callable
 from evolve.llm.bandit import ModelBandit
 
 FAILED = "call_failed"  # the status of a call that got no answer (``ledger.CallRecord``)
+
+
+def failure(detail: str) -> tuple[str, str]:
+    """(kind, reason) of a failed call's detail, stored as ``KIND: reason``; ``other`` when it has no kind."""
+    kind, separator, reason = detail.partition(": ")
+    return (kind, reason) if separator else ("other", detail)
+
+
 _DROPS_AT_ONCE = ("auth",)  # failure kinds no later call can escape: a refused or missing key
 
 
@@ -49,7 +57,7 @@ class Roster:
             self.streaks[model] = 0
             return None
         self.streaks[model] += 1
-        kind = detail.split(":", 1)[0]
+        kind, _ = failure(detail)
         if self.streaks[model] < self.failures_to_drop and kind not in _DROPS_AT_ONCE:
             return None
         calls = "a refused key" if kind in _DROPS_AT_ONCE else f"{self.streaks[model]} failed calls in a row"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-FAILED = "call_failed"
+from evolve.llm.roster import FAILED, failure
 
 
 class Call(Protocol):
@@ -21,10 +21,10 @@ def failure_rows(calls: Sequence[Call]) -> list[list[object]]:
     for call in calls:
         if call.status != FAILED:
             continue
-        kind, _, reason = call.detail.partition(": ")
-        key = (call.model, kind if reason else "other")
+        kind, reason = failure(call.detail)
+        key = (call.model, kind)
         counts[key] = counts.get(key, 0) + 1
-        latest[key] = " ".join((reason or call.detail).split())
+        latest[key] = " ".join(reason.split())
     ranked = sorted(counts, key=lambda key: (-counts[key], key))
     return [[model, kind, counts[(model, kind)], latest[(model, kind)]] for model, kind in ranked]
 
