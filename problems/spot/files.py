@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from problems.base import ProblemError
-from problems.spot.grid import LITERATURE_STARTS
+from problems.spot.grid import LITERATURE_STARTS, cell_group, scenario_data, tick_length
 from problems.spot.traces import CONVENTIONS, Trace, load_trace, load_trace_dir
 
 try:
@@ -104,10 +104,7 @@ def scenario_cells(path: Path, plan: FilePlan) -> list[tuple[str, dict]]:
 
 
 def _cells(name: str, zones: Sequence[Zone], plan: FilePlan) -> list[tuple[str, dict]]:
-    gaps = sorted({trace.gap_seconds for trace, _ in zones})
-    if len(gaps) != 1:
-        raise ProblemError(f"{name}: the zones of one environment need one tick length, got {gaps} s")
-    gap, ticks = gaps[0], min(trace.ticks for trace, _ in zones)
+    gap, ticks = tick_length([trace for trace, _ in zones], name), min(trace.ticks for trace, _ in zones)
     covered = ticks * gap / 3600
     if covered < plan.task:
         raise ProblemError(
@@ -125,29 +122,15 @@ def _cells(name: str, zones: Sequence[Zone], plan: FilePlan) -> list[tuple[str, 
         )
     if not fitting:  # shorter than one window: one window from the start; spot is unavailable past the end
         fitting = [0]
+    priced = [(trace, plan.spot_price if fixed is None else fixed) for trace, fixed in zones]
     cells = []
     for start in fitting:
         for deadline in plan.deadlines:
             for overhead in plan.overheads:
-                group = f"{name}-{len(zones)}z-{deadline:g}h-{overhead:g}h"
-                cells.append((group, _data(zones, start, window, gap, plan, deadline, overhead)))
+                cell = (plan.task, deadline, overhead, plan.on_demand_price)
+                data = scenario_data(priced, gap, start, window, cell)
+                cells.append((f"{name}-{cell_group(len(zones), deadline, overhead)}", data))
     return cells
-
-
-def _data(zones: Sequence[Zone], start: int, window: int, gap: float, plan: FilePlan, deadline: float, overhead: float):
-    def price(trace: Trace, fixed: float | None) -> float | list[float]:
-        if trace.prices is not None:
-            return list(trace.prices[start : start + window])
-        return plan.spot_price if fixed is None else fixed
-
-    return {
-        "gap_seconds": gap, "task_hours": plan.task, "deadline_hours": deadline, "overhead_hours": overhead,
-        "on_demand_price": plan.on_demand_price,
-        "zones": [
-            {"name": trace.name, "available": trace.window(start, window), "spot_price": price(trace, fixed)}
-            for trace, fixed in zones
-        ],
-    }  # fmt: skip
 
 
 def _scenario_set(path: Path, base: FilePlan) -> tuple[FilePlan, list[tuple[str, list[Zone]]]]:

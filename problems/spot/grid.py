@@ -133,21 +133,37 @@ def _warn_synthetic(name: str, folder: Path | None) -> None:
     )
 
 
-def scenario_data(traces: Sequence[Trace], start: int, grid: Grid, deadline: float, overhead: float) -> dict:
-    """The instance data of one scenario (the format of problems/spot/scenario.py)."""
-    gaps = {t.gap_seconds for t in traces}
+def tick_length(traces: Sequence[Trace], environment: str) -> float:
+    """The one tick length of an environment's zones (a scenario has one clock)."""
+    gaps = sorted({t.gap_seconds for t in traces})
     if len(gaps) != 1:
-        raise ProblemError(f"spot: the zones of one environment need one tick length, got {sorted(gaps)}")
+        raise ProblemError(f"spot: the zones of {environment} need one tick length, got {gaps} s")
+    return gaps[0]
+
+
+def scenario_data(
+    zones: Sequence[tuple[Trace, float]], gap: float, start: int, window: int, cell: tuple[float, float, float, float]
+) -> dict:
+    """The instance data of one scenario (the format of problems/spot/scenario.py): each zone's ticks
+    ``[start, start + window)`` at its fixed spot price, or at its trace's own per-tick prices where it has them.
+    ``cell``: the job's hours, the deadline's, the changeover delay's, and the on-demand price."""
+    task, deadline, overhead, on_demand_price = cell
+
+    def price(trace: Trace, fixed: float) -> float | list[float]:
+        return list(trace.prices[start : start + window]) if trace.prices is not None else fixed
+
     return {
-        "gap_seconds": gaps.pop(),
-        "task_hours": grid.task,
-        "deadline_hours": deadline,
-        "overhead_hours": overhead,
-        "on_demand_price": grid.on_demand_price,
+        "gap_seconds": gap, "task_hours": task, "deadline_hours": deadline, "overhead_hours": overhead,
+        "on_demand_price": on_demand_price,
         "zones": [
-            {"name": t.name, "available": t.window(start, grid.window), "spot_price": grid.spot_price} for t in traces
+            {"name": t.name, "available": t.window(start, window), "spot_price": price(t, fixed)} for t, fixed in zones
         ],
-    }
+    }  # fmt: skip
+
+
+def cell_group(zones: int, deadline: float, overhead: float) -> str:
+    """The cell of the published tables a scenario falls in: zone count, deadline and delay (``1z-52h-0.2h``)."""
+    return f"{zones}z-{deadline:g}h-{overhead:g}h"
 
 
 def expand(grid: Grid, source: TraceSource) -> list[tuple[str, dict, bool]]:
@@ -161,11 +177,14 @@ def expand(grid: Grid, source: TraceSource) -> list[tuple[str, dict, bool]]:
         resolved = [source.get(name) for name in env]
         traces = [trace for trace, _ in resolved]
         synthetic = any(flag for _, flag in resolved)
+        gap = tick_length(traces, ", ".join(env))
+        zones = [(trace, grid.spot_price) for trace in traces]
         for start in grid.starts:
             if start < 0 or start >= min(t.ticks for t in traces):
                 raise ProblemError(f"spot: start tick {start} is outside the traces of {', '.join(env)}")
             for deadline in grid.deadlines:
                 for overhead in grid.overheads:
-                    group = f"{len(env)}z-{deadline:g}h-{overhead:g}h" + ("-syn" if synthetic else "")
-                    out.append((group, scenario_data(traces, start, grid, deadline, overhead), synthetic))
+                    group = cell_group(len(env), deadline, overhead) + ("-syn" if synthetic else "")
+                    cell = (grid.task, deadline, overhead, grid.on_demand_price)
+                    out.append((group, scenario_data(zones, gap, start, grid.window, cell), synthetic))
     return out
