@@ -25,19 +25,25 @@ def cache_path(file_name: str) -> Path:
 
 def read_cache(path: Path) -> dict[str, Reference]:
     """Entries on disk; a missing, unreadable or corrupt file reads as empty (values are recomputed)."""
+    entries = {}
+    for key, item in read_records(path).items():
+        try:
+            entries[key] = Reference(float(item["value"]), item["kind"], item["source"])
+        except (KeyError, TypeError, ValueError):
+            continue
+    return entries
+
+
+def read_records(path: Path) -> dict[str, dict]:
+    """The file's entries as plain JSON objects, for a problem whose reference is more than one value (its
+    reader checks each); missing, unreadable or corrupt reads as empty."""
     try:
         raw = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, ValueError):
         return {}
     if not isinstance(raw, dict):
         return {}
-    entries = {}
-    for key, item in raw.items():
-        try:
-            entries[key] = Reference(float(item["value"]), item["kind"], item["source"])
-        except (KeyError, TypeError, ValueError):
-            continue
-    return entries
+    return {key: item for key, item in raw.items() if isinstance(item, dict)}
 
 
 def write_cache(path: Path, key: str, reference: Reference) -> None:
@@ -47,16 +53,20 @@ def write_cache(path: Path, key: str, reference: Reference) -> None:
 
 def write_cache_many(path: Path, new: dict[str, Reference]) -> None:
     """Merge entries into the file in one atomic rewrite (a split's worth at once, not one rewrite each)."""
+    write_records(path, {k: {"value": r.value, "kind": r.kind, "source": r.source} for k, r in new.items()})
+
+
+def write_records(path: Path, new: dict[str, dict]) -> None:
+    """Merge plain JSON entries into the file in one atomic rewrite; failure only costs a recomputation."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with _locked(path.with_name(path.name + ".lock")):
-            entries = read_cache(path)
+            entries = read_records(path)
             entries.update(new)
-            payload = {k: {"value": r.value, "kind": r.kind, "source": r.source} for k, r in entries.items()}
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
             try:
                 with os.fdopen(fd, "w") as out:
-                    json.dump(payload, out, sort_keys=True)
+                    json.dump(entries, out, sort_keys=True)
                 os.chmod(tmp, 0o644)  # mkstemp makes it private; the cache holds nothing secret
                 os.replace(tmp, path)
             except BaseException:

@@ -1,0 +1,258 @@
+"""A GPU-sharing Kubernetes cluster's state and the rules of placing and preempting pods. Standard library only:
+both halves of the runner import it (``drive`` holds the true state, ``play`` a mirror) and the verifier replays
+every log with it.
+
+Nodes have milli-CPU, MiB of memory and GPUs of one model; each GPU is 1000 milli-GPU. A pod asks for CPU and
+memory, and either no GPU, a share of one GPU (``milli`` < 1000, ``num_gpu`` = 1, several such pods may share a
+GPU), or ``num_gpu`` whole GPUs (``milli`` = 1000), each entirely free; a non-empty ``models`` limits the GPU
+models it may run on. Priorities are 0 (low) to 2 (high) (``trace.PRIORITY``).
+
+Preemption follows the Kubernetes scheduler's default plugin: only pods of strictly lower priority than the
+pending pod are candidates on a node; if the pod fits once all of them are gone, they are given back ("reprieved")
+one at a time, highest priority first and, within a priority, the earliest placed first, each kept whenever the
+pod still fits; the ones that cannot be given back are the victims. They are evicted (they become pending and are
+not retried) and the pod takes their room at once. Which node to preempt on is the policy's choice.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, insort
+
+FULL = 1000  # milli-GPU in one GPU
+PRIORITIES = 3
+
+
+class Infeasible(Exception):
+    """A decision the cluster cannot carry out; the message names the pod, the node and what is short."""
+
+
+class Cluster:
+    """Nodes, the pods placed on them and their free resources.
+
+    ``nodes`` are ``[cpu, mem, gpus, model]`` rows and ``pods`` ``[cpu, mem, num_gpu, milli, models, priority]``
+    rows (the instance's data). Pods are referred to by their index in ``pods``.
+    """
+
+    def __init__(self, nodes: list, pods: list):
+        self.nodes = nodes
+        self.pods = pods
+        self.cpu_free = [int(n[0]) for n in nodes]
+        self.mem_free = [int(n[1]) for n in nodes]
+        self.gpu_free = [[FULL] * int(n[2]) for n in nodes]
+        self.hosted: list[dict[int, tuple[int, ...]]] = [{} for _ in nodes]  # pod -> its GPUs, in placement order
+        self.where: dict[int, int] = {}  # placed pod -> node
+        self.evicted: list[int] = []
+        # Nodes in identical states are interchangeable; the mirror offers one of each (``classes``).
+        self.signature = [self._signature(n) for n in range(len(nodes))]
+        self.classes: dict[tuple, list[int]] = {}
+        for n, sig in enumerate(self.signature):
+            self.classes.setdefault(sig, []).append(n)
+
+    # -- what fits ------------------------------------------------------------------------------------------
+
+    def per_gpu(self, pod: int) -> int:
+        """The milli-GPU the pod takes on each of its GPUs."""
+        return int(self.pods[pod][3])
+
+    def model_allowed(self, pod: int, node: int) -> bool:
+        row = self.pods[pod]
+        return not row[2] or not row[4] or self.nodes[node][3] in row[4]
+
+    def pick_gpus(self, pod: int, free: list[int]) -> tuple[int, ...] | None:
+        """GPUs (indices into ``free``) the pod could take: for a sharing pod the fullest GPU it fits on, for
+        whole GPUs the first free ones; None when there are none."""
+        count, milli = int(self.pods[pod][2]), self.per_gpu(pod)
+        if count == 0:
+            return ()
+        if milli < FULL:
+            fitting = [(f, g) for g, f in enumerate(free) if f >= milli]
+            return (min(fitting)[1],) if fitting else None
+        whole = [g for g, f in enumerate(free) if f == FULL]
+        return tuple(whole[:count]) if len(whole) >= count else None
+
+    def fit_error(self, pod: int, node: int, gpus: tuple[int, ...]) -> str:
+        """Why ``pod`` cannot go on ``node`` with ``gpus`` now; empty when it can."""
+        cpu, mem, count, _, models, _ = self.pods[pod]
+        if not self.model_allowed(pod, node):
+            return f"node {node} has {self.nodes[node][3] or 'no'} GPUs, the pod runs only on {'/'.join(models)}"
+        if cpu > self.cpu_free[node]:
+            return f"node {node} has {self.cpu_free[node]} milli-CPU free, the pod needs {cpu}"
+        if mem > self.mem_free[node]:
+            return f"node {node} has {self.mem_free[node]} MiB free, the pod needs {mem}"
+        if count > self.nodes[node][2]:
+            return f"node {node} has {self.nodes[node][2]} GPUs, the pod needs {count}"
+        if len(gpus) != count:
+            return f"the pod needs {count} GPU(s), the decision names {len(gpus)}"
+        free = self.gpu_free[node]
+        if len(set(gpus)) != len(gpus) or any(not 0 <= g < len(free) for g in gpus):
+            return f"node {node} has GPUs 0-{len(free) - 1}, the decision names {list(gpus)}"
+        milli = self.per_gpu(pod)
+        for g in gpus:
+            if free[g] < milli:
+                return f"GPU {g} of node {node} has {free[g]} milli-GPU free, the pod needs {milli}"
+        return ""
+
+    # -- changes --------------------------------------------------------------------------------------------
+
+    def place(self, pod: int, node: int, gpus: tuple[int, ...]) -> None:
+        cpu, mem = self.pods[pod][0], self.pods[pod][1]
+        self.cpu_free[node] -= cpu
+        self.mem_free[node] -= mem
+        milli = self.per_gpu(pod)
+        for g in gpus:
+            self.gpu_free[node][g] -= milli
+        self.hosted[node][pod] = gpus
+        self.where[pod] = node
+        self._moved(node)
+
+    def evict(self, pod: int) -> None:
+        node = self.where.pop(pod)
+        gpus = self.hosted[node].pop(pod)
+        self.cpu_free[node] += self.pods[pod][0]
+        self.mem_free[node] += self.pods[pod][1]
+        milli = self.per_gpu(pod)
+        for g in gpus:
+            self.gpu_free[node][g] += milli
+        self.evicted.append(pod)
+        self._moved(node)
+
+    def victims(self, pod: int, node: int) -> list[int] | None:
+        """The pods Kubernetes' preemption would evict on ``node`` to make room for ``pod`` (module docstring);
+        None when evicting every lower-priority pod there is not enough, or when the pod fits already."""
+        cpu, mem, _, _, _, priority = self.pods[pod]
+        if not self.model_allowed(pod, node):
+            return None
+        lower = [p for p in self.hosted[node] if self.pods[p][5] < priority]
+        if not lower:
+            return None
+        free = [self.cpu_free[node], self.mem_free[node], list(self.gpu_free[node])]
+        for p in lower:
+            self._give(free, node, p, +1)
+        if not self._fits_in(pod, free):
+            return None
+        victims = []
+        for p in sorted(lower, key=lambda p: -self.pods[p][5]):  # stable: earliest placed first within a priority
+            self._give(free, node, p, -1)
+            if not self._fits_in(pod, free):
+                self._give(free, node, p, +1)
+                victims.append(p)
+        return victims or None
+
+    def apply(self, pod: int, decision: object) -> list[int]:
+        """Carry out an untrusted decision for ``pod`` (None: leave it pending; ``[node, gpus, preempt]``); the
+        pods it evicted. Raises Infeasible, naming what is wrong, for anything else."""
+        if decision is None:
+            return []
+        if type(decision) is not list or len(decision) != 3:
+            raise Infeasible(f"pod {pod}: a decision is null or [node, [gpu, ...], preempt], not {_show(decision)}")
+        node, gpus, preempt = decision
+        if type(node) is not int or not 0 <= node < len(self.nodes):
+            raise Infeasible(f"pod {pod}: no node {_show(node)} (the cluster has nodes 0-{len(self.nodes) - 1})")
+        if type(gpus) is not list or any(type(g) is not int for g in gpus) or type(preempt) is not bool:
+            raise Infeasible(f"pod {pod}: a decision's GPUs are a list of ints and preempt a bool, not {decision!r}")
+        victims = []
+        if preempt:
+            if self.options(pod):
+                raise Infeasible(f"pod {pod}: preemption is only for a pod that fits nowhere, and this one fits")
+            victims = self.victims(pod, node)
+            if victims is None:
+                raise Infeasible(f"pod {pod}: preemption on node {node} would not make room (or is not needed)")
+            for p in victims:
+                self.evict(p)
+        error = self.fit_error(pod, node, tuple(gpus))
+        if error:
+            raise Infeasible(f"pod {pod}: {error}")
+        self.place(pod, node, tuple(gpus))
+        return victims
+
+    # -- the mirror's view ----------------------------------------------------------------------------------
+
+    def options(self, pod: int) -> list[tuple[int, tuple[int, ...]]]:
+        """Every distinct way to place ``pod`` now, as (node, gpus): one node of each class of identical nodes
+        (the lowest-numbered), and for a sharing pod one GPU of each distinct free share that fits."""
+        cpu, mem, count, milli, models, _ = self.pods[pod]
+        found = []
+        for sig, members in self.classes.items():
+            node = members[0]
+            if cpu > self.cpu_free[node] or mem > self.mem_free[node] or len(sig[4]) < count:
+                continue
+            if count and models and self.nodes[node][3] not in models:
+                continue
+            free = self.gpu_free[node]
+            if count == 0:
+                found.append((node, ()))
+            elif milli < FULL:
+                levels = {}
+                for g, f in enumerate(free):
+                    if f >= milli and f not in levels:
+                        levels[f] = g
+                found.extend((node, (g,)) for g in levels.values())
+            else:
+                whole = [g for g, f in enumerate(free) if f == FULL]
+                if len(whole) >= count:
+                    found.append((node, tuple(whole[:count])))
+        found.sort()
+        return found
+
+    def preemptions(self, pod: int) -> list[tuple[int, tuple[int, ...], list[int]]]:
+        """Every node where preemption would make room for ``pod``, as (node, gpus after eviction, victims)."""
+        cpu, mem, count, milli, _, priority = self.pods[pod]
+        found = []
+        if priority == 0:
+            return found
+        for node in range(len(self.nodes)):
+            hosted = self.hosted[node]
+            if not hosted or len(self.gpu_free[node]) < count:
+                continue
+            lower = [p for p in hosted if self.pods[p][5] < priority]
+            if not lower:
+                continue
+            if self.cpu_free[node] + sum(self.pods[p][0] for p in lower) < cpu:
+                continue
+            if self.mem_free[node] + sum(self.pods[p][1] for p in lower) < mem:
+                continue
+            freed = sum(self.per_gpu(p) * len(hosted[p]) for p in lower)
+            if count and (freed + sum(self.gpu_free[node]) < count * milli):
+                continue
+            victims = self.victims(pod, node)
+            if victims is None:
+                continue
+            free = list(self.gpu_free[node])
+            for p in victims:
+                for g in self.hosted[node][p]:
+                    free[g] += self.per_gpu(p)
+            gpus = self.pick_gpus(pod, free)
+            if gpus is not None:
+                found.append((node, gpus, victims))
+        return found
+
+    # -- internals ------------------------------------------------------------------------------------------
+
+    def _signature(self, node: int) -> tuple:
+        row = self.nodes[node]
+        return (row[0], row[1], row[3], (self.cpu_free[node], self.mem_free[node]), tuple(sorted(self.gpu_free[node])))
+
+    def _moved(self, node: int) -> None:
+        old, new = self.signature[node], self._signature(node)
+        members = self.classes[old]
+        del members[bisect_left(members, node)]
+        if not members:
+            del self.classes[old]
+        insort(self.classes.setdefault(new, []), node)
+        self.signature[node] = new
+
+    def _give(self, free: list, node: int, pod: int, sign: int) -> None:
+        """Add (+1) or take back (-1) ``pod``'s resources to a scratch copy ``free`` of ``node``'s free ones."""
+        free[0] += sign * self.pods[pod][0]
+        free[1] += sign * self.pods[pod][1]
+        milli = self.per_gpu(pod)
+        for g in self.hosted[node][pod]:
+            free[2][g] += sign * milli
+
+    def _fits_in(self, pod: int, free: list) -> bool:
+        row = self.pods[pod]
+        return row[0] <= free[0] and row[1] <= free[1] and self.pick_gpus(pod, free[2]) is not None
+
+
+def _show(value: object) -> str:
+    return repr(value)[:60]

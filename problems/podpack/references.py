@@ -1,0 +1,80 @@
+"""CP-SAT placements of snapshot instances (``exact.py``), computed once per machine and cached.
+
+A snapshot's reference is the most pods CP-SAT places, lexicographically by priority, within a fixed amount of
+*deterministic* solver time (``reference_limit`` in problem.toml) on one worker: the same on every machine and
+under any load, never cut short by a wall clock. Optimal when CP-SAT proves it, else its best placement and its
+proven bound. Records live in ``podpack-cpsat.json`` under ``$ADRS_CACHE_DIR`` (``problems/reference_cache.py``),
+keyed by a hash of the instance, the limit and the code of the model and the cluster's rules.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from problems import reference_cache
+
+CACHE_FILE = "podpack-cpsat.json"
+SHIPPED_FILE = Path(__file__).with_name("reference_values.json")
+_FIELDS = ("placed", "bound", "status", "gpu_allocated", "deterministic_seconds")
+_MEMO: dict[tuple[str, str], dict] = {}
+_DIGEST: list[str] = []
+
+
+def _code_digest() -> str:
+    if not _DIGEST:
+        digest = hashlib.sha256()
+        for name in ("exact.py", "cluster.py"):
+            digest.update(Path(__file__).with_name(name).read_bytes())
+        _DIGEST.append(digest.hexdigest())
+    return _DIGEST[0]
+
+
+def record_key(data: dict, limit: float) -> str:
+    """A stable hash of a snapshot's nodes and pods, the solver's limit and the code that solves it."""
+    canonical = json.dumps([_code_digest(), limit, data["nodes"], data["pods"]], separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def optimum(data: dict, limit: float) -> dict:
+    """CP-SAT's record for a snapshot: ``placed`` and ``bound`` per priority, ``status`` ("optimal" or
+    "feasible"), ``gpu_allocated`` (milli-GPU) and ``deterministic_seconds``."""
+    path = reference_cache.cache_path(CACHE_FILE)
+    key = record_key(data, limit)
+    memo = (str(path), key)
+    if memo not in _MEMO:
+        record = _shipped().get(key) or reference_cache.read_records(path).get(key)
+        if not _valid(record):
+            from problems.podpack import exact  # OR-Tools loads only when a snapshot is solved
+
+            solution = exact.solve(data["nodes"], data["pods"], limit)
+            record = {name: getattr(solution, name) for name in _FIELDS}
+            record["placed"], record["bound"] = list(record["placed"]), list(record["bound"])
+            reference_cache.write_records(path, {key: record})
+        _MEMO[memo] = record
+    return _MEMO[memo]
+
+
+def write_shipped(datas: list[dict], limit: float) -> int:
+    """Rewrite the shipped records for these snapshots (the splits'); the number written."""
+    records = {record_key(data, limit): optimum(data, limit) for data in datas}
+    SHIPPED_FILE.write_text(json.dumps(dict(sorted(records.items())), indent=0, sort_keys=True) + "\n")
+    return len(records)
+
+
+def _shipped() -> dict[str, dict]:
+    try:
+        raw = json.loads(SHIPPED_FILE.read_text())
+    except (OSError, ValueError):
+        return {}
+    return raw if isinstance(raw, dict) else {}
+
+
+def _valid(record: object) -> bool:
+    return (
+        isinstance(record, dict)
+        and all(name in record for name in _FIELDS)
+        and record["status"] in ("optimal", "feasible")
+        and all(isinstance(x, int) for x in [*record["placed"], *record["bound"]])
+    )
