@@ -32,7 +32,11 @@ placement at all within 10 deterministic seconds on 50 nodes. When the limit run
 the start up (its presolve comes first), the start is the answer, with no proven bound (the pod counts).
 Every answer is replayed on ``cluster.Cluster``.
 
-MEASURED
+Measured on trace snapshots (one worker, a 2-core machine; 4 at load 1.1 and the test split's 8 at 1.15 per
+size): 10 nodes optimal in 0.01 deterministic seconds, one in 7; 25 nodes optimal in 0.1-0.6; 50 nodes
+optimal in 3.4-5.7 but one (at 60: 2 low pods short of its bound); 100 nodes not proven, 13-38 low pods short
+of the bound at a limit of 10, 3-11 at 60. Wall time is 1-4 times the deterministic time; the portfolio's
+batches overrun the limit by up to 30%.
 """
 
 from __future__ import annotations
