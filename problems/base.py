@@ -12,6 +12,7 @@ that output.
 from __future__ import annotations
 
 import math
+import os
 import types
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -35,6 +36,13 @@ class ProblemError(ValueError):
 class PolicyError(Exception):
     """Raised by a simulation runner's ``drive``: the policy's answer ended the instance; the message is the
     candidate's error (``evaluators/lockstep.py`` runs the drivers)."""
+
+
+def data_dir() -> Path:
+    """Where the public data sets are looked for: ``$ADRS_DATA_DIR``, else ``../shared/data`` beside the
+    repository (read on every call, so tests can point elsewhere)."""
+    configured = os.environ.get("ADRS_DATA_DIR")
+    return Path(configured) if configured else Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,9 @@ class Cluster:
         self.hosted: list[dict[int, tuple[int, ...]]] = [{} for _ in nodes]  # pod -> its GPUs, in placement order
         self.where: dict[int, int] = {}  # placed pod -> node
         self.evicted: list[int] = []
+        # Per node, what preemption would do there for each pod shape; a node's entries go when it changes, so a
+        # run of pods that fit nowhere costs a dict lookup per node instead of Kubernetes' reprieve each time.
+        self._preemption: list[dict[tuple, tuple | None]] = [{} for _ in nodes]
         # Nodes in identical states are interchangeable; the mirror offers one of each (``classes``).
         self.signature = [self._signature(n) for n in range(len(nodes))]
         self.classes: dict[tuple, list[int]] = {}
@@ -67,7 +70,7 @@ class Cluster:
         if milli < FULL:
             fitting = [(f, g) for g, f in enumerate(free) if f >= milli]
             return (min(fitting)[1],) if fitting else None
-        whole = [g for g, f in enumerate(free) if f == FULL]
+        whole = _idle(free)
         return tuple(whole[:count]) if len(whole) >= count else None
 
     def fit_error(self, pod: int, node: int, gpus: tuple[int, ...]) -> str:
@@ -157,10 +160,13 @@ class Cluster:
             victims = self.victims(pod, node)
             if victims is None:
                 raise Infeasible(f"pod {pod}: preemption on node {node} would not make room (or is not needed)")
-            for p in victims:
-                self.evict(p)
+        before = self._node_state(node) if victims else None
+        for p in victims:
+            self.evict(p)
         error = self.fit_error(pod, node, tuple(gpus))
         if error:
+            if victims:  # the cluster stays as it was: a refused decision changes nothing
+                self._restore(node, before, victims)
             raise Infeasible(f"pod {pod}: {error}")
         self.place(pod, node, tuple(gpus))
         return victims
@@ -172,59 +178,66 @@ class Cluster:
         (the lowest-numbered), and for a sharing pod one GPU of each distinct free share that fits."""
         cpu, mem, count, milli, models, _ = self.pods[pod]
         found = []
-        for sig, members in self.classes.items():
+        for (_, _, model, room, levels), members in self.classes.items():  # ``_signature``; levels are sorted
+            if cpu > room[0] or mem > room[1]:
+                continue
             node = members[0]
-            if cpu > self.cpu_free[node] or mem > self.mem_free[node] or len(sig[4]) < count:
-                continue
-            if count and models and self.nodes[node][3] not in models:
-                continue
-            free = self.gpu_free[node]
             if count == 0:
                 found.append((node, ()))
-            elif milli < FULL:
-                levels = {}
-                for g, f in enumerate(free):
-                    if f >= milli and f not in levels:
-                        levels[f] = g
-                found.extend((node, (g,)) for g in levels.values())
-            else:
-                whole = [g for g, f in enumerate(free) if f == FULL]
-                if len(whole) >= count:
-                    found.append((node, tuple(whole[:count])))
+                continue
+            if len(levels) < count or (models and model not in models):
+                continue
+            free = self.gpu_free[node]
+            if milli < FULL:
+                if levels[-1] >= milli:
+                    shares = {}
+                    for g, f in enumerate(free):
+                        if f >= milli and f not in shares:
+                            shares[f] = g
+                    found.extend((node, (g,)) for g in shares.values())
+            elif levels[-count] == FULL:
+                found.append((node, (free.index(FULL),) if count == 1 else tuple(_idle(free)[:count])))
         found.sort()
         return found
 
     def preemptions(self, pod: int) -> list[tuple[int, tuple[int, ...], list[int]]]:
         """Every node where preemption would make room for ``pod``, as (node, gpus after eviction, victims)."""
-        cpu, mem, count, milli, _, priority = self.pods[pod]
+        if self.pods[pod][5] == 0:
+            return []
+        shape = _shape(self.pods[pod])
         found = []
-        if priority == 0:
-            return found
-        for node in range(len(self.nodes)):
-            hosted = self.hosted[node]
-            if not hosted or len(self.gpu_free[node]) < count:
-                continue
-            lower = [p for p in hosted if self.pods[p][5] < priority]
-            if not lower:
-                continue
-            if self.cpu_free[node] + sum(self.pods[p][0] for p in lower) < cpu:
-                continue
-            if self.mem_free[node] + sum(self.pods[p][1] for p in lower) < mem:
-                continue
-            freed = sum(self.per_gpu(p) * len(hosted[p]) for p in lower)
-            if count and (freed + sum(self.gpu_free[node]) < count * milli):
-                continue
-            victims = self.victims(pod, node)
-            if victims is None:
-                continue
-            free = list(self.gpu_free[node])
-            for p in victims:
-                for g in self.hosted[node][p]:
-                    free[g] += self.per_gpu(p)
-            gpus = self.pick_gpus(pod, free)
-            if gpus is not None:
-                found.append((node, gpus, victims))
+        for node, known in enumerate(self._preemption):
+            if shape not in known:
+                known[shape] = self._preemption_on(pod, node)
+            if known[shape] is not None:
+                found.append((node, *known[shape]))
         return found
+
+    def _preemption_on(self, pod: int, node: int) -> tuple[tuple[int, ...], list[int]] | None:
+        """(gpus after eviction, victims) of preempting for ``pod`` on ``node``; None where it would not make room."""
+        cpu, mem, count, milli, _, priority = self.pods[pod]
+        hosted = self.hosted[node]
+        if not hosted or len(self.gpu_free[node]) < count:
+            return None
+        lower = [p for p in hosted if self.pods[p][5] < priority]
+        if not lower:
+            return None
+        if self.cpu_free[node] + sum(self.pods[p][0] for p in lower) < cpu:
+            return None
+        if self.mem_free[node] + sum(self.pods[p][1] for p in lower) < mem:
+            return None
+        freed = sum(self.per_gpu(p) * len(hosted[p]) for p in lower)
+        if count and (freed + sum(self.gpu_free[node]) < count * milli):
+            return None
+        victims = self.victims(pod, node)
+        if victims is None:
+            return None
+        free = list(self.gpu_free[node])
+        for p in victims:
+            for g in hosted[p]:
+                free[g] += self.per_gpu(p)
+        gpus = self.pick_gpus(pod, free)
+        return None if gpus is None else (gpus, victims)
 
     # -- internals ------------------------------------------------------------------------------------------
 
@@ -240,6 +253,17 @@ class Cluster:
             del self.classes[old]
         insort(self.classes.setdefault(new, []), node)
         self.signature[node] = new
+        self._preemption[node] = {}
+
+    def _node_state(self, node: int) -> tuple:
+        return self.cpu_free[node], self.mem_free[node], list(self.gpu_free[node]), dict(self.hosted[node])
+
+    def _restore(self, node: int, state: tuple, evicted: list[int]) -> None:
+        self.cpu_free[node], self.mem_free[node], self.gpu_free[node][:], self.hosted[node] = state
+        for p in evicted:
+            self.where[p] = node
+        del self.evicted[len(self.evicted) - len(evicted) :]
+        self._moved(node)
 
     def _give(self, free: list, node: int, pod: int, sign: int) -> None:
         """Add (+1) or take back (-1) ``pod``'s resources to a scratch copy ``free`` of ``node``'s free ones."""
@@ -252,6 +276,15 @@ class Cluster:
     def _fits_in(self, pod: int, free: list) -> bool:
         row = self.pods[pod]
         return row[0] <= free[0] and row[1] <= free[1] and self.pick_gpus(pod, free[2]) is not None
+
+
+def _idle(free: list[int]) -> list[int]:
+    return [g for g, f in enumerate(free) if f == FULL]
+
+
+def _shape(row: list) -> tuple:
+    """What of a pod's row decides where it fits and what it may preempt."""
+    return (row[0], row[1], row[2], row[3], tuple(row[4]), row[5])
 
 
 def _show(value: object) -> str:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from problems.base import Instance, ProblemError
+from problems.base import Instance, ProblemError, data_dir
 from problems.podpack import trace
 from problems.podpack.cluster import FULL
 
@@ -142,7 +142,7 @@ def full_trace() -> Instance:
     """The whole trace: every pod of the default list in creation order on all 1,523 nodes (FGD's cluster)."""
     if trace.trace_files() is None:
         raise ProblemError(
-            f"podpack: the split 'full' replays the trace itself, which is not in {trace.data_dir() / trace.SUBFOLDER}"
+            f"podpack: the split 'full' replays the trace itself, which is not in {data_dir() / trace.SUBFOLDER}"
             " (set ADRS_DATA_DIR to the folder holding alibaba-gpu-2023/; alibaba/clusterdata on GitHub, "
             "cluster-trace-gpu-v2023)"
         )
@@ -200,7 +200,7 @@ def _read(nodes_path: Path, pods_path: Path) -> tuple[list[list], list[list]]:
 
 
 def _warn_missing() -> None:
-    folder = str(trace.data_dir() / trace.SUBFOLDER)
+    folder = str(data_dir() / trace.SUBFOLDER)
     if folder not in _WARNED:
         _WARNED.add(folder)
         print(

@@ -11,10 +11,9 @@ Guaranteed are 2, Burstable 1, BE (best effort) 0 (docs/podpack.md).
 from __future__ import annotations
 
 import csv
-import os
 from pathlib import Path
 
-from problems.base import ProblemError
+from problems.base import ProblemError, data_dir
 from problems.podpack.cluster import FULL
 
 PRIORITY = {"LS": 2, "Guaranteed": 2, "Burstable": 1, "BE": 0}
@@ -23,13 +22,6 @@ NODE_FILE = "openb_node_list_all_node.csv"
 POD_FILE = "openb_pod_list_default.csv"
 _NODE_COLUMNS = ("cpu_milli", "memory_mib", "gpu", "model")
 _POD_COLUMNS = ("cpu_milli", "memory_mib", "num_gpu", "gpu_milli", "gpu_spec", "qos")
-
-
-def data_dir() -> Path:
-    """Where the public data sets are looked for: ``$ADRS_DATA_DIR``, else ``../shared/data`` beside the
-    repository (read on every call, so tests can point elsewhere)."""
-    configured = os.environ.get("ADRS_DATA_DIR")
-    return Path(configured) if configured else Path(__file__).resolve().parents[3] / "shared" / "data"
 
 
 def trace_files() -> tuple[Path, Path] | None:

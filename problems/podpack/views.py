@@ -90,8 +90,11 @@ class ClusterView:
         """The best-scored placement of ``pod`` as a decision; preemptions are offered only when it fits nowhere."""
         best, best_value = None, -math.inf
         options = self.state.options(pod.index)
+        nodes = self.nodes
         for node, gpus in options:
-            value = _number(score(pod, self.nodes[node], gpus, (), self))
+            value = score(pod, nodes[node], gpus, (), self)
+            if type(value) not in _PLAIN or value != value:  # the common case, a plain number, skips the check
+                value = _number(value)
             if value is not None and value > best_value:
                 best, best_value = [node, list(gpus), False], value
         if not options:
@@ -109,6 +112,9 @@ class ClusterView:
         for victim in self.state.apply(pod.index, decision):
             self.placed[self.state.pods[victim][5]] -= 1
         self.placed[pod.priority] += 1
+
+
+_PLAIN = (float, int)
 
 
 def _number(value: object) -> float | None:

@@ -10,22 +10,16 @@ the missing file. The data folder is ``$ADRS_DATA_DIR``, else ``../shared/data``
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
+from problems.base import data_dir
 from problems.serving.traces import Trace, load_azure_trace
 
 SUBFOLDER = "azure-llm-trace"
 FILES = {"conv": "AzureLLMInferenceTrace_conv.csv", "code": "AzureLLMInferenceTrace_code.csv"}
 _LOADED: dict[Path, Trace] = {}
 _WARNED: set[Path] = set()
-
-
-def data_dir() -> Path:
-    """Where the public data sets are looked for (read on every call, so tests can point elsewhere)."""
-    configured = os.environ.get("ADRS_DATA_DIR")
-    return Path(configured) if configured else Path(__file__).resolve().parents[3] / "shared" / "data"
 
 
 def window(preset: str, window: tuple[float, ...] | list[float], rate: float) -> tuple[Trace | None, float]:

@@ -88,6 +88,30 @@ def test_preemption_evicts_the_fewest_lowest_pods_as_kubernetes_reprieves_them()
     assert state.evicted == [0] and 0 not in state.where and state.where[3] == 0
 
 
+def test_a_preemption_whose_gpus_have_no_room_is_refused_and_evicts_nobody():
+    pods = [pod(priority=0, milli=300), pod(priority=0, milli=300), pod(num_gpu=1, milli=1000, priority=2)]
+    state = Cluster([NODES[0]], pods)
+    state.apply(0, [0, [0], False])
+    state.apply(1, [0, [1], False])
+    assert state.victims(2, 0) == [1]  # the earliest placed is reprieved first
+    with pytest.raises(Infeasible, match="GPU 0 of node 0 has 700 milli-GPU free, the pod needs 1000"):
+        state.apply(2, [0, [0], True])  # room is made on GPU 1, not on GPU 0
+    assert state.evicted == [] and state.where == {0: 0, 1: 0} and state.gpu_free[0] == [700, 700]
+    assert list(state.hosted[0]) == [0, 1] and state.apply(2, [0, [1], True]) == [1]  # reprieve order kept
+
+
+def test_preemption_options_follow_the_nodes_as_they_change():
+    whole = pod(num_gpu=2, milli=1000, priority=0)
+    state = Cluster(
+        NODES[:2], [whole, whole, pod(num_gpu=2, milli=1000, priority=2), pod(num_gpu=2, milli=1000, priority=2)]
+    )
+    state.apply(0, [0, [0, 1], False])
+    state.apply(1, [1, [0, 1], False])
+    assert state.preemptions(2) == [(0, (0, 1), [0]), (1, (0, 1), [1])]
+    state.apply(2, [0, [0, 1], True])
+    assert state.preemptions(3) == [(1, (0, 1), [1])]  # node 0 now holds a pod of the same priority
+
+
 def test_preemption_is_refused_when_the_pod_fits_or_nothing_lower_would_make_room():
     pods = [pod(priority=2, milli=1000), pod(priority=2, milli=1000), pod(priority=2, milli=1000)]
     state = Cluster([NODES[0]], pods)

@@ -9,7 +9,7 @@ import functools
 import numpy as np
 import pytest
 
-from problems.base import ProblemError, seed_module
+from problems.base import ProblemError, data_dir, seed_module
 from problems.registry import load
 from problems.serving import azure
 from problems.serving import synthetic as sy
@@ -83,7 +83,7 @@ def test_without_the_azure_trace_conv_and_code_are_generated_and_a_warning_names
 
 
 def test_with_the_azure_trace_conv_and_code_are_its_windows_compressed_to_the_rate(problem):
-    path = azure.data_dir() / azure.SUBFOLDER / azure.FILES["conv"]
+    path = data_dir() / azure.SUBFOLDER / azure.FILES["conv"]
     if not path.is_file():
         pytest.skip(f"the Azure conversation trace is not at {path} (set ADRS_DATA_DIR to the data folder)")
     trace = load_azure_trace(path)
