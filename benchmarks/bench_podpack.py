@@ -116,7 +116,7 @@ def part_cpsat(problem, limit: float) -> None:
     rows = []
     for instance in snapshots:
         data = instance.data
-        for budget in (problem._limit, limit):
+        for budget in (problem.reference_limit, limit):
             solution = exact.solve(data["nodes"], data["pods"], budget)
             rows.append(
                 [

@@ -36,7 +36,7 @@ class PodpackProblem(Problem):
         super().__init__(spec)
         options = spec.options
         self._generator = instances.Generator.from_options(options.get("generator", {}))
-        self._limit = float(options.get("reference_limit", 10.0))
+        self.reference_limit = float(options.get("reference_limit", 10.0))
         try:
             raw = {name: options["splits"][name] for name in SPLITS}
         except (KeyError, TypeError) as exc:
@@ -99,7 +99,7 @@ class PodpackProblem(Problem):
                 return Verdict(False, reason=str(exc))
         values = placement_values(data, state)
         if data["kind"] == "snapshot":
-            record = references.optimum(data, self._limit)
+            record = references.optimum(data, self.reference_limit)
             for p in range(PRIORITIES):
                 values[f"ref_placed_{p}"] = float(record["placed"][p])
         return Verdict(True, values)
@@ -121,7 +121,7 @@ class PodpackProblem(Problem):
         """For a snapshot, the pods CP-SAT places: proven optimal, or its best placement within its limit."""
         if instance.data["kind"] != "snapshot":
             return None
-        record = references.optimum(instance.data, self._limit)
+        record = references.optimum(instance.data, self.reference_limit)
         kind = "optimum" if record["status"] == "optimal" else "computed"
         return Reference(float(sum(record["placed"])), kind, "cp-sat")
 
@@ -131,7 +131,7 @@ class PodpackProblem(Problem):
         snapshots alone: arrival sequences have no such reference, so a mixed set shows none."""
         if not instances_ or any(i.data["kind"] != "snapshot" for i in instances_):
             return {}
-        records = [(i.data, references.optimum(i.data, self._limit)) for i in instances_]
+        records = [(i.data, references.optimum(i.data, self.reference_limit)) for i in instances_]
         optimal = all(record["status"] == "optimal" for _, record in records)
         rows = {"CP-SAT optimum" if optimal else "CP-SAT best": _reference_row(records, "placed")}
         if not optimal:

@@ -9,11 +9,13 @@ keyed by a hash of the instance, the limit and the code of the model and the clu
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 from pathlib import Path
 
 from problems import reference_cache
+from problems.base import SPLITS
 
 CACHE_FILE = "podpack-cpsat.json"
 SHIPPED_FILE = Path(__file__).with_name("reference_values.json")
@@ -25,7 +27,7 @@ _DIGEST: list[str] = []
 def _code_digest() -> str:
     if not _DIGEST:
         digest = hashlib.sha256()
-        for name in ("exact.py", "cluster.py"):
+        for name in ("exact.py", "formulation.py", "greedy.py", "cluster.py"):
             digest.update(Path(__file__).with_name(name).read_bytes())
         _DIGEST.append(digest.hexdigest())
     return _DIGEST[0]
@@ -56,9 +58,29 @@ def optimum(data: dict, limit: float) -> dict:
     return _MEMO[memo]
 
 
-def write_shipped(datas: list[dict], limit: float) -> int:
-    """Rewrite the shipped records for these snapshots (the splits'); the number written."""
-    records = {record_key(data, limit): optimum(data, limit) for data in datas}
+def write_shipped() -> int:
+    """Rewrite the shipped records for every snapshot of the splits, built from the trace and, without it, from
+    the generator (a fresh checkout on a machine without the trace gets the second set); the number written."""
+    import os
+    import tempfile
+
+    from problems import registry
+
+    before, datas = os.environ.get("ADRS_DATA_DIR"), []
+    with tempfile.TemporaryDirectory() as empty:
+        try:
+            for folder in (before, empty):
+                os.environ.pop("ADRS_DATA_DIR", None)
+                if folder is not None:
+                    os.environ["ADRS_DATA_DIR"] = folder
+                problem = registry.load("podpack")
+                snapshots = [i for s in SPLITS for i in problem.instances(s) if i.data["kind"] == "snapshot"]
+                datas += [(i.data, problem.reference_limit) for i in snapshots]
+        finally:
+            os.environ.pop("ADRS_DATA_DIR", None)
+            if before is not None:
+                os.environ["ADRS_DATA_DIR"] = before
+    records = {record_key(data, limit): optimum(data, limit) for data, limit in datas}
     SHIPPED_FILE.write_text(json.dumps(dict(sorted(records.items())), indent=0, sort_keys=True) + "\n")
     return len(records)
 
@@ -78,3 +100,10 @@ def _valid(record: object) -> bool:
         and record["status"] in ("optimal", "feasible")
         and all(isinstance(x, int) for x in [*record["placed"], *record["bound"]])
     )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="Recompute the shipped podpack CP-SAT references.")
+    parser.add_argument("--write", action="store_true", help=f"rewrite {SHIPPED_FILE.name}")
+    if parser.parse_args().write:
+        print(f"wrote {write_shipped()} references to {SHIPPED_FILE}")

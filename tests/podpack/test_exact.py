@@ -1,13 +1,15 @@
-"""podpack's CP-SAT reference (``problems/podpack/exact.py``): against a brute force on tiny instances, the
-lexicographic order of priorities, the cluster's rules, hints, the bound's decoding and reproducibility."""
+"""podpack's CP-SAT reference (``problems/podpack/exact.py``, its model ``formulation.py`` and greedy start
+``greedy.py``): against a brute force on tiny instances, the lexicographic order of priorities, the cluster's
+rules, hints, the bound's decoding, reproducibility and the optional wall-clock limit."""
 
 from __future__ import annotations
 
+import math
 import random
 
 import pytest
 
-from problems.podpack import exact
+from problems.podpack import exact, formulation
 from problems.podpack.cluster import FULL, Cluster
 
 LIMIT = 5.0  # deterministic seconds: far more than the tiny instances need
@@ -103,14 +105,14 @@ def check(nodes: list, pods: list, solution: exact.Solution) -> None:
 
 
 @pytest.fixture(params=["patterns", "per-gpu"])
-def formulation(request, monkeypatch):
+def gpu_modelling(request, monkeypatch):
     """Both ways of modelling a node's GPUs: by maximal patterns, and GPU by GPU (the fallback)."""
     if request.param == "per-gpu":
-        monkeypatch.setattr(exact, "_patterns", lambda caps, limit=400: None)
+        monkeypatch.setattr(formulation, "_patterns", lambda caps, limit=400: None)
     return request.param
 
 
-def test_the_optimum_of_tiny_instances_is_the_brute_forces(formulation):
+def test_the_optimum_of_tiny_instances_is_the_brute_forces(gpu_modelling):
     rng = random.Random(7)
     for _ in range(25):
         nodes, pods = random_instance(rng)
@@ -120,7 +122,7 @@ def test_the_optimum_of_tiny_instances_is_the_brute_forces(formulation):
         assert solution.placed == solution.bound == brute_force(nodes, pods), (nodes, pods)
 
 
-def test_one_high_pod_outweighs_any_number_of_low_ones(formulation):
+def test_one_high_pod_outweighs_any_number_of_low_ones(gpu_modelling):
     nodes = [[8000, 16384, 1, "T4"]]
     # the high pod needs the whole GPU, each low pod half of it, or a fifth
     for lows in ([pod(milli=500), pod(milli=500)], [pod(milli=200)] * 5):
@@ -139,7 +141,7 @@ def test_one_high_pod_outweighs_any_number_of_low_ones(formulation):
     assert solution.placed == (1, 1, 1)
 
 
-def test_the_placement_keeps_the_clusters_rules(formulation):
+def test_the_placement_keeps_the_clusters_rules(gpu_modelling):
     nodes = [[16000, 32768, 3, "T4"], [16000, 32768, 4, "V100"], [8000, 8192, 0, ""]]
     pods = [
         pod(num_gpu=2, milli=FULL, priority=2),  # two idle GPUs of one node: only the T4 node is left with them
@@ -176,7 +178,7 @@ def test_pods_that_fit_nowhere_stay_pending_and_do_not_count_in_the_bound():
     assert solution.placed == solution.bound == (1, 0, 0)
 
 
-def test_a_hint_is_taken_as_the_start_and_a_wrong_one_is_refused(formulation):
+def test_a_hint_is_taken_as_the_start_and_a_wrong_one_is_refused(gpu_modelling):
     nodes = [[32000, 65536, 4, "T4"], [32000, 65536, 4, "T4"], [16000, 32768, 0, ""]]
     shares = [(100, 0), (250, 1), (400, 2), (550, 0), (700, 1), (850, 2), (250, 0), (400, 1)]
     pods = [pod(milli=m, priority=k) for m, k in shares]
@@ -207,13 +209,19 @@ def test_the_bound_decodes_lexicographically():
     assert exact.decode_bound(5, (0, 0, 7)) == (0, 0, 5)  # weights 1, 1, 1 when nothing lies below
 
 
-def test_a_cut_short_solve_is_feasible_with_a_valid_bound_and_reproducible():
+def ninety_pods() -> tuple[list, list]:
+    """90 GPU pods of three priorities on 10 nodes: optimal in about 0.05 deterministic seconds."""
     rng = random.Random(3)
     nodes = [[96000, 393216, 8, "G2"] for _ in range(6)] + [[104000, 524288, 2, "T4"] for _ in range(4)]
     pods = []
     for _ in range(90):
         milli = rng.choice((160, 320, 470, 550, 810, FULL, FULL, FULL))
         pods.append(pod(rng.choice((3000, 8000, 12000)), rng.choice((8192, 32768)), 1, milli, (), rng.randint(0, 2)))
+    return nodes, pods
+
+
+def test_a_cut_short_solve_is_feasible_with_a_valid_bound_and_reproducible():
+    nodes, pods = ninety_pods()
     first = exact.solve(nodes, pods, 0.3)
     check(nodes, pods, first)
     assert all(b <= sum(1 for p in pods if p[5] == k) for k, b in enumerate(first.bound))
@@ -232,7 +240,7 @@ def test_the_greedy_start_is_feasible_and_the_solver_never_does_worse():
         assert exact.solve(nodes, pods, LIMIT).placed[::-1] >= placed[::-1]
 
 
-def test_a_start_in_the_models_canonical_form_satisfies_the_model(formulation):
+def test_a_start_in_the_models_canonical_form_satisfies_the_model(gpu_modelling):
     """Every variable fixed to its hinted value (GPUs reordered by load where modelled one by one), the model is
     still feasible with the start's value: CP-SAT can take the hint up as its first solution."""
     from ortools.sat.python import cp_model
@@ -248,10 +256,41 @@ def test_a_start_in_the_models_canonical_form_satisfies_the_model(formulation):
             p[5] = rng.randint(0, 2)
         start = exact.greedy(nodes, pods)
         placed = tuple(sum(1 for p, d in enumerate(start) if d and pods[p][5] == k) for k in range(3))
-        model = exact._Model(nodes, pods, cp_model.CpModel(), patterns=formulation == "patterns")
-        model.hint(exact._canonical(model, start))
+        model = formulation.Model(nodes, pods, cp_model.CpModel(), patterns=gpu_modelling == "patterns")
+        model.hint(formulation.canonical(model, start))
         solver = cp_model.CpSolver()
         solver.parameters.fix_variables_to_their_hinted_value = True
         solver.parameters.num_workers = 1
         assert solver.solve(model.cp) == cp_model.OPTIMAL
         assert solver.objective_value == sum(w * k for w, k in zip(exact.weights(model.counts), placed))
+
+
+def test_a_wall_limit_keeps_the_placement_feasible_and_the_bound_valid_wherever_it_stops():
+    """Wherever the wall clock stops CP-SAT, the placement replays, lies at or below the optimum, and the bound
+    at or above it; with no time at all the start is the answer and nothing is proven."""
+    nodes, pods = ninety_pods()
+    optimum = exact.solve(nodes, pods, LIMIT)
+    assert optimum.status == "optimal"
+    start = replay(nodes, pods, exact.greedy(nodes, pods))
+    start_placed = tuple(sum(1 for p in start.where if pods[p][5] == k) for k in range(3))
+    counts = tuple(sum(1 for p in pods if p[5] == k) for k in range(3))
+    for wall in (0.0, 0.02, 0.1, 0.3):
+        solution = exact.solve(nodes, pods, math.inf, wall_limit=wall)
+        check(nodes, pods, solution)
+        assert start_placed[::-1] <= solution.placed[::-1] <= optimum.placed[::-1] <= solution.bound[::-1]
+        assert solution.status == "feasible" or solution.placed == solution.bound == optimum.placed
+        if wall == 0.0:  # no time left for either phase: the greedy start, with no proven bound
+            assert solution.placed == start_placed and solution.bound == counts
+            assert solution.deterministic_seconds == 0.0 and solution.status == "feasible"
+    hint = optimum.assignment
+    solution = exact.solve(nodes, pods, LIMIT, hint=hint, wall_limit=0.0)
+    assert solution.assignment == hint and solution.status == "feasible"
+
+
+def test_a_wall_limit_that_is_not_reached_changes_nothing():
+    nodes, pods = ninety_pods()
+    for limit in (0.02, LIMIT):
+        plain = exact.solve(nodes, pods, limit)
+        walled = exact.solve(nodes, pods, limit, wall_limit=600.0)
+        assert (walled.assignment, walled.bound, walled.status) == (plain.assignment, plain.bound, plain.status)
+        assert walled.deterministic_seconds == plain.deterministic_seconds
