@@ -11,7 +11,7 @@ from problems import registry
 from problems.base import STRESS
 
 
-@pytest.mark.parametrize("name", ["tardiness", "moe", "spot", "serving", "podpack"])
+@pytest.mark.parametrize("name", ["tardiness", "moe", "spot", "serving", "podpack", "jobshop"])
 def test_every_shipped_program_gives_valid_outputs_on_the_stress_set(name):
     problem = registry.load(name)
     stress = problem.stress_instances()

@@ -20,7 +20,7 @@ def test_an_unreadable_instance_file_names_the_fix_and_the_formats_the_problem_r
 
 
 def test_every_problem_describes_the_files_it_reads(capsys, tmp_path):
-    for problem in ("tardiness", "spot", "serving", "moe", "podpack"):
+    for problem in ("tardiness", "spot", "serving", "moe", "podpack", "jobshop"):
         assert main(["eval", problem, SEED, "--instances", str(tmp_path / "missing.bin")]) == 2
         hint = capsys.readouterr().err.split("hint: ", 1)[1]
         assert hint.startswith(f"{problem} reads: ") and len(hint.split()) > 6, hint
