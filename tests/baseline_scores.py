@@ -70,13 +70,14 @@ def _scores(problem_name: str, workers: int, splits: tuple[str, ...]) -> dict[st
         spec.runner, spec.entry_point, spec.seconds_per_instance, workers, SandboxLimits(memory_mb=spec.memory_mb)
     )
     result: dict[str, dict[str, dict]] = {path.stem: {} for path in files}
+    clocked = {o.name for o in spec.objectives if o.measured}  # the problem's own wall-time objectives
     try:
         evaluator = Evaluator(problem, pool)
         for split in splits:
             for path, evaluation in zip(files, evaluator.evaluate_many([p.read_text() for p in files], split)):
                 result[path.stem][split] = {
                     "status": evaluation.status,
-                    "metrics": _unmeasured(evaluation.metrics),
+                    "metrics": _unmeasured(evaluation.metrics, clocked),
                     "instances": instances_digest(evaluation.per_instance),
                 }
     finally:
@@ -84,8 +85,8 @@ def _scores(problem_name: str, workers: int, splits: tuple[str, ...]) -> dict[st
     return result
 
 
-def _unmeasured(values: dict) -> dict:
-    return {k: v for k, v in values.items() if k not in NOT_PINNED}
+def _unmeasured(values: dict, clocked: set[str] = frozenset()) -> dict:
+    return {k: v for k, v in values.items() if k not in NOT_PINNED and k not in clocked}
 
 
 def instances_digest(records: list[dict]) -> str:

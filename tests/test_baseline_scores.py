@@ -26,8 +26,9 @@ def test_the_table_covers_every_shipped_program_of_every_problem():
         assert sorted(PINNED[name]) == sorted(p.stem for p in [*problem.baselines(), problem.seed_program()])
 
 
-# Held for the slow suite: serving's test split (14 long, overloaded instances, minutes in the sandbox).
-SLOW = {("serving", "test")}
+# Held for the slow suite: serving's test split (14 long, overloaded instances, minutes in the sandbox) and podpack's
+# train and test (clusters of up to 2,000 nodes, thousands of pods each; minutes for the eight programs).
+SLOW = {("serving", "test"), ("podpack", "train"), ("podpack", "test")}
 DEFAULT = [(name, split) for name in registry.available() for split in SPLITS if (name, split) not in SLOW]
 
 
