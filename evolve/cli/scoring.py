@@ -31,7 +31,7 @@ def _score_files(
                 raise UserError(str(exc), _formats_hint(problem)) from None
         references = [problem.bound(i) for i in evaluator.instances(split)]
         kinds = Counter(r.kind for r in references if r is not None)
-        words = {"optimum": "optimal", "best-known": "best known", "computed": "upper bounds (our search's)"}
+        words = {"optimum": "optimal", "best-known": "best known", "computed": "best found, not proven"}
         described = ", ".join(f"{count} {words.get(kind, kind)}" for kind, count in sorted(kinds.items())) or "none"
         print(f"{len(references)} {split} instances; references: {described}", flush=True)
         return evaluator.evaluate_many([p.read_text() for p in files], split), evaluator.instances(split)

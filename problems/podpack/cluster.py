@@ -20,6 +20,8 @@ from bisect import bisect_left, insort
 
 FULL = 1000  # milli-GPU in one GPU
 PRIORITIES = 3
+SHAPES_KEPT = 128  # pod shapes whose preemption options are kept (``preemptions``; the trace has 91)
+_UNKNOWN = object()
 
 
 class Infeasible(Exception):
@@ -42,9 +44,9 @@ class Cluster:
         self.hosted: list[dict[int, tuple[int, ...]]] = [{} for _ in nodes]  # pod -> its GPUs, in placement order
         self.where: dict[int, int] = {}  # placed pod -> node
         self.evicted: list[int] = []
-        # Per node, what preemption would do there for each pod shape; a node's entries go when it changes, so a
-        # run of pods that fit nowhere costs a dict lookup per node instead of Kubernetes' reprieve each time.
-        self._preemption: list[dict[tuple, tuple | None]] = [{} for _ in nodes]
+        # For the last few pod shapes, what preemption would do on each node; a node's entries are forgotten when
+        # it changes, so a run of pods that fit nowhere costs a lookup per node instead of Kubernetes' reprieve.
+        self._preemption: dict[tuple, list] = {}  # pod shape -> per node: (gpus, victims), None or _UNKNOWN
         # Nodes in identical states are interchangeable; the mirror offers one of each (``classes``).
         self.signature = [self._signature(n) for n in range(len(nodes))]
         self.classes: dict[tuple, list[int]] = {}
@@ -205,12 +207,18 @@ class Cluster:
         if self.pods[pod][5] == 0:
             return []
         shape = _shape(self.pods[pod])
+        known = self._preemption.pop(shape, None)
+        if known is None:
+            known = [_UNKNOWN] * len(self.nodes)
+            if len(self._preemption) >= SHAPES_KEPT:  # generated pods rarely repeat a shape: memory stays bounded
+                del self._preemption[next(iter(self._preemption))]
+        self._preemption[shape] = known  # the most recent last
         found = []
-        for node, known in enumerate(self._preemption):
-            if shape not in known:
-                known[shape] = self._preemption_on(pod, node)
-            if known[shape] is not None:
-                found.append((node, *known[shape]))
+        for node, entry in enumerate(known):
+            if entry is _UNKNOWN:
+                entry = known[node] = self._preemption_on(pod, node)
+            if entry is not None:
+                found.append((node, *entry))
         return found
 
     def _preemption_on(self, pod: int, node: int) -> tuple[tuple[int, ...], list[int]] | None:
@@ -253,7 +261,8 @@ class Cluster:
             del self.classes[old]
         insort(self.classes.setdefault(new, []), node)
         self.signature[node] = new
-        self._preemption[node] = {}
+        for known in self._preemption.values():
+            known[node] = _UNKNOWN
 
     def _node_state(self, node: int) -> tuple:
         return self.cpu_free[node], self.mem_free[node], list(self.gpu_free[node]), dict(self.hosted[node])
