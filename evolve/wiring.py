@@ -67,7 +67,7 @@ def load_problem(name: str, problems_dir: str | Path = "") -> Problem:
 def _pool(problem: Problem, workers: int, unsafe: bool, executor: str, ray_address: str) -> Pool:
     spec = problem.spec
     settings = (spec.runner, spec.entry_point, spec.seconds_per_instance, workers or None)
-    limits = SandboxLimits(memory_mb=spec.memory_mb)
+    limits = SandboxLimits(memory_mb=spec.memory_mb, cpu_seconds=spec.cpu_seconds)
     if executor == "local":
         return LocalPool(*settings, limits, unsafe)
     from evaluators.ray_pool import ExecutorUnavailable, RayPool  # Ray is optional and slow to import

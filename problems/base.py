@@ -151,6 +151,8 @@ class ProblemSpec:
             a seed's block also defines, e.g. an improvement step), relative to the ``seeds/`` folder.
         seconds_per_instance: wall-clock limit for one call of the candidate on one instance.
         memory_mb: address-space limit of the candidate's process.
+        cpu_seconds: CPU-time limit of the candidate's process in one evaluation, all instances together (a
+            safety stop: CPU time barely moves with the machine's load, unlike the wall clock).
         options: problem-specific settings from the ``[options]`` table.
         reported: metrics shown beside the objectives in tables (e.g. ``attainment``), never selected on.
         bench_by_group: whether ``adrs bench`` also prints a table per instance group (e.g. per model preset).
@@ -172,6 +174,7 @@ class ProblemSpec:
     components: tuple[str, ...] = ()
     seconds_per_instance: float = 2.0
     memory_mb: int = 1024
+    cpu_seconds: int = 120
     options: dict[str, Any] = field(default_factory=dict)
     reported: tuple[str, ...] = ()
     bench_by_group: bool = False
@@ -195,6 +198,7 @@ class ProblemSpec:
                 components=tuple(raw.get("components", ())),
                 seconds_per_instance=float(limits.get("seconds_per_instance", 2.0)),
                 memory_mb=int(limits.get("memory_mb", 1024)),
+                cpu_seconds=int(limits.get("cpu_seconds", 120)),
                 options=dict(raw.get("options", {})),
                 reported=tuple(raw.get("reported", ())),
                 bench_by_group=bool(raw.get("bench_by_group", False)),

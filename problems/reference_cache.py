@@ -46,6 +46,12 @@ def read_records(path: Path) -> dict[str, dict]:
     return {key: item for key, item in raw.items() if isinstance(item, dict)}
 
 
+def write_shipped(path: Path, records: dict[str, dict]) -> None:
+    """Rewrite a problem's shipped records (a file in the package, read with ``read_records``), sorted and one
+    entry per line so that a change of references reads as a diff."""
+    path.write_text(json.dumps(dict(sorted(records.items())), indent=0, sort_keys=True) + "\n")
+
+
 def write_cache(path: Path, key: str, reference: Reference) -> None:
     """Merge one entry into the file atomically; failure to write only costs a recomputation later."""
     write_cache_many(path, {key: reference})

@@ -66,9 +66,8 @@ def _scores(problem_name: str, workers: int, splits: tuple[str, ...]) -> dict[st
     problem = registry.load(problem_name)
     files = problem.baselines() + [problem.seed_program()]
     spec = problem.spec
-    pool = LocalPool(
-        spec.runner, spec.entry_point, spec.seconds_per_instance, workers, SandboxLimits(memory_mb=spec.memory_mb)
-    )
+    limits = SandboxLimits(memory_mb=spec.memory_mb, cpu_seconds=spec.cpu_seconds)
+    pool = LocalPool(spec.runner, spec.entry_point, spec.seconds_per_instance, workers, limits)
     result: dict[str, dict[str, dict]] = {path.stem: {} for path in files}
     clocked = {o.name for o in spec.objectives if o.measured}  # the problem's own wall-time objectives
     try:

@@ -157,3 +157,16 @@ def test_a_problem_toml_whose_search_objectives_are_not_its_objectives_is_refuse
     toml.write_text(text.replace('entry_point = "schedule"', 'entry_point = "schedule"\nsearch_objectives = ["speed"]'))
     with pytest.raises(ProblemError, match=r"search_objectives names \['speed'\], which are not objectives"):
         ProblemSpec.from_toml(toml)
+
+
+def test_a_problems_cpu_limit_reaches_the_sandboxes_of_its_evaluations():
+    from evolve.wiring import _pool
+
+    podpack, tardiness = registry.load("podpack"), registry.load("tardiness")
+    assert (podpack.spec.cpu_seconds, tardiness.spec.cpu_seconds) == (900, 120)  # set in one, the default in the other
+    for problem in (podpack, tardiness):
+        pool = _pool(problem, 1, False, "local", "")
+        try:
+            assert {w.limits.cpu_seconds for w in pool._workers} == {problem.spec.cpu_seconds}
+        finally:
+            pool.close()

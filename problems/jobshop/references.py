@@ -57,7 +57,7 @@ def record(data: dict, limit: float) -> dict:
     key = record_key(data, limit)
     memo = (str(path), key)
     if memo not in _MEMO:
-        found = _shipped().get(key) or reference_cache.read_records(path).get(key)
+        found = reference_cache.read_records(SHIPPED_FILE).get(key) or reference_cache.read_records(path).get(key)
         if not _valid(found):
             found = _solve(data, limit)
             reference_cache.write_records(path, {key: found})
@@ -83,7 +83,7 @@ def write_shipped(jobs: int = 1) -> int:
     from problems import registry
 
     problem = registry.load("jobshop")
-    shipped, todo, records = _shipped(), {}, {}
+    shipped, todo, records = reference_cache.read_records(SHIPPED_FILE), {}, {}
     for split in SPLITS:
         for instance in problem.instances(split):
             key = record_key(instance.data, problem.reference_limit)
@@ -96,16 +96,8 @@ def write_shipped(jobs: int = 1) -> int:
         for key, found in pool.map(_solve_keyed, ordered):
             records[key] = found
             print(f"{key[:12]}: {found}", flush=True)
-    SHIPPED_FILE.write_text(json.dumps(dict(sorted(records.items())), indent=0, sort_keys=True) + "\n")
+    reference_cache.write_shipped(SHIPPED_FILE, records)
     return len(records)
-
-
-def _shipped() -> dict[str, dict]:
-    try:
-        raw = json.loads(SHIPPED_FILE.read_text())
-    except (OSError, ValueError):
-        return {}
-    return raw if isinstance(raw, dict) else {}
 
 
 def _valid(found: object) -> bool:

@@ -46,7 +46,7 @@ def optimum(data: dict, limit: float) -> dict:
     key = record_key(data, limit)
     memo = (str(path), key)
     if memo not in _MEMO:
-        record = _shipped().get(key) or reference_cache.read_records(path).get(key)
+        record = reference_cache.read_records(SHIPPED_FILE).get(key) or reference_cache.read_records(path).get(key)
         if not _valid(record):
             from problems.podpack import exact  # OR-Tools loads only when a snapshot is solved
 
@@ -81,16 +81,8 @@ def write_shipped() -> int:
             if before is not None:
                 os.environ["ADRS_DATA_DIR"] = before
     records = {record_key(data, limit): optimum(data, limit) for data, limit in datas}
-    SHIPPED_FILE.write_text(json.dumps(dict(sorted(records.items())), indent=0, sort_keys=True) + "\n")
+    reference_cache.write_shipped(SHIPPED_FILE, records)
     return len(records)
-
-
-def _shipped() -> dict[str, dict]:
-    try:
-        raw = json.loads(SHIPPED_FILE.read_text())
-    except (OSError, ValueError):
-        return {}
-    return raw if isinstance(raw, dict) else {}
 
 
 def _valid(record: object) -> bool:

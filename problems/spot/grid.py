@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from problems.base import ProblemError, data_dir
+from problems.base import ProblemError
 from problems.spot.synthetic import Lifetimes, synthetic_trace
-from problems.spot.traces import DEFAULT_SUBFOLDER, TRACES_ENV, Trace, load_trace
+from problems.spot.traces import DEFAULT_DIR, TRACES_ENV, Trace, load_trace
 
 # The start ticks of the literature's 30 windows per environment (ADRS "Can't Be Late" case study; 789 twice).
 LITERATURE_STARTS = (
@@ -122,8 +122,9 @@ def _warn_synthetic(name: str, folder: Path | None) -> None:
     if name in _WARNED:
         return
     _WARNED.add(name)
-    default = data_dir() / DEFAULT_SUBFOLDER
-    where = f"in {folder}" if folder is not None else f"(no trace folder: {TRACES_ENV} is unset and {default} absent)"
+    where = (
+        f"in {folder}" if folder is not None else f"(no trace folder: {TRACES_ENV} is unset and {DEFAULT_DIR} absent)"
+    )
     print(
         f"spot: trace {name}.json not found {where}; a synthetic trace drawn from its fitted lifetimes stands in "
         f"(its groups end in -syn). The real traces: GitHub skypilot-org/spot-traces, availability/1-node/"

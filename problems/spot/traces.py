@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from problems.base import ProblemError, data_dir
+from problems.base import ProblemError
 
 Convention = Literal["available", "preempted"]
 CONVENTIONS: tuple[str, ...] = ("available", "preempted")
 # Where the project's tests and splits look for the public traces: beside the checkout, never inside it.
 TRACES_ENV = "ADRS_SPOT_TRACES"
-DEFAULT_SUBFOLDER = Path("spot-traces") / "skypilot-1node-2022"
+DEFAULT_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "spot-traces" / "skypilot-1node-2022"
 
 
 @dataclass(frozen=True)
@@ -104,8 +104,7 @@ def load_trace_dir(folder: Path, convention: Convention) -> dict[str, Trace]:
 
 
 def traces_dir() -> Path | None:
-    """The folder of public traces: ``$ADRS_SPOT_TRACES`` if set, else ``DEFAULT_SUBFOLDER`` of the data folder
-    (``problems.base.data_dir``)."""
+    """The folder of public traces: ``$ADRS_SPOT_TRACES`` if set, else ../shared/data beside the checkout."""
     configured = os.environ.get(TRACES_ENV)
-    folder = Path(configured) if configured else data_dir() / DEFAULT_SUBFOLDER
+    folder = Path(configured) if configured else DEFAULT_DIR
     return folder if folder.is_dir() else None
