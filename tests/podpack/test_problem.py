@@ -6,8 +6,9 @@ import math
 
 import pytest
 
+from problems import reference_cache
 from problems.base import Instance, InstanceRun, ProblemError, Verdict
-from problems.podpack import instances, trace
+from problems.podpack import instances, references, trace
 from problems.registry import load
 
 NODES_CSV = "sn,cpu_milli,memory_mib,gpu,model\nn0,32000,131072,2,T4\nn1,16000,65536,0,\n"
@@ -187,3 +188,13 @@ def test_the_generator_matches_the_trace_it_was_fitted_to(problem):
     assert mean_log_cpu(drawn) == pytest.approx(mean_log_cpu(pods), abs=0.05)
     high = lambda rows: sum(p[5] == 2 for p in rows) / len(rows)  # noqa: E731
     assert high(drawn) == pytest.approx(high(pods), abs=0.02)
+
+
+def test_the_shipped_references_cover_every_snapshot_of_the_splits(problem):
+    """So that no evaluation solves CP-SAT at run time, whether the trace is at hand (these splits) or not."""
+    shipped = reference_cache.read_records(references.SHIPPED_FILE)
+    every = [i for split in ("smoke", "train", "test") for i in problem.instances(split)]
+    snapshots = [i for i in every if i.data["kind"] == "snapshot"]
+    assert snapshots
+    for instance in snapshots:
+        assert references.record_key(instance.data, problem.reference_limit) in shipped, instance.id
