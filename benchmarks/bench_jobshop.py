@@ -23,15 +23,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tables import markdown_table  # noqa: E402
+
 from evaluators.lockstep import play_locally  # noqa: E402
 from problems import registry  # noqa: E402
 from problems.base import seed_module  # noqa: E402
 from problems.jobshop import instances, references, runner  # noqa: E402
-
-
-def table(headers: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
 
 
 def programs(problem) -> list[Path]:
@@ -67,7 +64,7 @@ def part_rule(problem, name: str) -> None:
         ],
     ]
     print(f"\n{name} over the test split: {len(split)} instances, {operations} operations (target <= 5 s)")
-    print(table(["how", "seconds", "us per operation", "result"], rows))
+    print(markdown_table(["how", "seconds", "us per operation", "result"], rows))
 
 
 def part_rules(problem) -> None:
@@ -90,7 +87,7 @@ def part_rules(problem) -> None:
         status.append("optimal" if optimal == len(members) else f"{optimal}/{len(members)} optimal, else bound")
     rows.append(["reference", *status, ""])
     print("\nMean gap (%) to the reference per size, test split")
-    print(table(["rule", *groups, "all"], rows))
+    print(markdown_table(["rule", *groups, "all"], rows))
 
 
 def part_cpsat(limit: float, count: int) -> None:
@@ -118,7 +115,7 @@ def part_cpsat(limit: float, count: int) -> None:
             print(f"  {rows[-1]}", flush=True)
     print(f"\nCP-SAT, one worker, limit {limit:g} deterministic seconds")
     headers = ["size", "seed", "status", "makespan", "bound", "gap %", "det. seconds", "wall seconds"]
-    print(table(headers, rows))
+    print(markdown_table(headers, rows))
 
 
 def main() -> None:

@@ -24,6 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tables import markdown_table  # noqa: E402
+
 from evaluators.lockstep import play_locally  # noqa: E402
 from problems import registry  # noqa: E402
 from problems.base import Instance, seed_module  # noqa: E402
@@ -67,11 +69,6 @@ def policy_rows(problem, instance: Instance, files: list[Path]) -> list[list[str
     return rows
 
 
-def table(headers: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
-
-
 def part_trace(problem, names: list[str]) -> None:
     headers = [
         "program",
@@ -84,11 +81,11 @@ def part_trace(problem, names: list[str]) -> None:
     ]
     full = problem.instances("full")[0]
     print(f"\nThe whole trace: {len(full.data['pods'])} pods on {len(full.data['nodes'])} nodes")
-    print(table(headers, policy_rows(problem, full, programs(problem, names))))
+    print(markdown_table(headers, policy_rows(problem, full, programs(problem, names))))
     inflated = [i for i in problem.instances("test") if i.group.startswith("arrivals-n1523")]
     for instance in inflated:
         print(f"\nTest's full-cluster instance {instance.id}: {len(instance.data['pods'])} pods")
-        print(table(headers, policy_rows(problem, instance, programs(problem, names))))
+        print(markdown_table(headers, policy_rows(problem, instance, programs(problem, names))))
 
 
 def part_sandbox(problem) -> None:
@@ -132,7 +129,7 @@ def part_cpsat(problem, limit: float) -> None:
             )
     print("\nCP-SAT on the test split's 100-node snapshots (one worker)")
     print(
-        table(
+        markdown_table(
             [
                 "snapshot",
                 "pods",

@@ -51,6 +51,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tables import markdown_table  # noqa: E402
+
 from evaluators.lockstep import play_locally  # noqa: E402
 from problems import registry  # noqa: E402
 from problems.base import Instance, seed_module  # noqa: E402
@@ -135,11 +137,6 @@ def rows(kept: list[Scenario], results: list[Outcome], sizes: list[int]) -> list
     return table_rows
 
 
-def table(headers: list[str], body: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in body])
-
-
 HEADERS = ["nodes", "scenarios", "improved %", "default certified optimal %", "optimal %", "wall s", "det s"]
 
 
@@ -168,7 +165,7 @@ def main() -> int:
     for wall, deterministic, label in limits:
         results = [outcome(s, wall, deterministic, args.start, args.workers) for s in kept]
         print(f"\nCP-SAT within {label} (load average {os.getloadavg()[0]:.1f})")
-        print(table(HEADERS, rows(kept, results, args.sizes)), flush=True)
+        print(markdown_table(HEADERS, rows(kept, results, args.sizes)), flush=True)
     print(f"\n{time.perf_counter() - started:.0f} s in all; load average {os.getloadavg()[0]:.1f} at the end")
     return 0
 
