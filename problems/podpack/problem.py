@@ -36,7 +36,7 @@ class PodpackProblem(Problem):
         super().__init__(spec)
         options = spec.options
         self._generator = instances.Generator.from_options(options.get("generator", {}))
-        self.reference_limit = float(options.get("reference_limit", 10.0))
+        self.reference_limit = float(options.get("reference_limit", 120.0))
         try:
             raw = {name: options["splits"][name] for name in SPLITS}
         except (KeyError, TypeError) as exc:

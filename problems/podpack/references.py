@@ -27,7 +27,7 @@ _DIGEST: list[str] = []
 def _code_digest() -> str:
     if not _DIGEST:
         digest = hashlib.sha256()
-        for name in ("exact.py", "formulation.py", "greedy.py", "cluster.py"):
+        for name in ("exact.py", "configurations.py", "formulation.py", "greedy.py", "cluster.py"):
             digest.update(Path(__file__).with_name(name).read_bytes())
         _DIGEST.append(digest.hexdigest())
     return _DIGEST[0]
