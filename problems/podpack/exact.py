@@ -9,7 +9,7 @@ The limit is in *deterministic* seconds, with a fixed seed: the same answer on e
 load. Stages share it, each from the best placement so far and under the best proven bound:
 
 1. CP-SAT on the model, one search with its strongest linear relaxation (``linearization_level`` 2), for
-   ``QUICK`` of the limit: it proves the small snapshots optimal at once.
+   ``QUICK`` of the limit: it proves the small snapshots optimal at once (only before stage 2).
 2. Column generation over node configurations (``configurations.py``), until ``CONFIGURATIONS`` of the limit
    is used: its bound, which CP-SAT's own relaxation did not reach on the large snapshots, and its dive, a
    placement that often meets it, which then is optimal.
@@ -84,7 +84,8 @@ def solve(
     of CP-SAT and, if given, ``wall_limit`` seconds of wall time from this call on; ``hint`` is a feasible
     assignment (``Solution.assignment``'s format) to start from. ``workers`` threads run the second phase
     (module docstring); without a wall limit the answer is the same again for the same number. Without
-    ``configurations`` the CP-SAT model runs alone (benchmarks compare the two)."""
+    ``configurations`` the CP-SAT model runs alone, stage 3 with the whole limit (Priority Matters' solver;
+    benchmarks compare the two)."""
     from ortools.sat.python import cp_model
 
     started = time.perf_counter()
@@ -99,7 +100,8 @@ def solve(
         wall = started + wall_limit * share - time.perf_counter() if wall_limit is not None else math.inf
         return deterministic_limit * share - best.spent, wall
 
-    best.cp_sat(cp_model, *left(QUICK), portfolio=False, workers=1)
+    if configurations:
+        best.cp_sat(cp_model, *left(QUICK), portfolio=False, workers=1)
     if configurations and not best.optimal:
         budget, wall = left(CONFIGURATIONS)
         stage = Configurations(
@@ -111,12 +113,13 @@ def solve(
             if not best.optimal:
                 best.offer(stage.dive())
         best.spent += stage.spent
+    base_spent, base_time = best.spent, time.perf_counter() if configurations else started
     for share, portfolio in ((PHASE_ONE, False), (1.0, True)):  # of what the limits have left
         if not best.optimal:
             best.cp_sat(
                 cp_model,
-                (deterministic_limit - best.spent) * share,
-                (deadline - time.perf_counter()) * share,
+                base_spent + (deterministic_limit - base_spent) * share - best.spent,
+                base_time + (deadline - base_time) * share - time.perf_counter(),
                 portfolio=portfolio,
                 workers=workers,
             )
