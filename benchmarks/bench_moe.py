@@ -64,17 +64,18 @@ def runtimes(repeats: int) -> None:
 def gpu_step_times(instances: int) -> None:
     import torch
 
-    from problems.moe.gpu import GpuBenchConfig, describe, layer_bench
+    from problems.moe.gpu import GpuBenchConfig, describe, layer_bench, layer_subset
 
     if not torch.cuda.is_available():
         print("no CUDA device here: the step-time part needs a GPU (the CPU fallback's timings mean nothing)")
         return
     config = GpuBenchConfig()
-    print(f"MoE layer step time on {describe(config)}:")
+    started = time.perf_counter()
     problem = registry.load("moe")
     preset = PRESETS["deepseek-v3"]
     cases = [i for i in problem.instances("test") if i.preset == "deepseek-v3"][:instances]
     bench = layer_bench(preset.hidden, preset.intermediate, preset.cluster.slots_per_gpu, config)
+    print(f"MoE layer step time on {describe(config)}, {bench.backend}:")
     pairs: list[tuple[float, float]] = []
     for name in PROGRAMS:
         module = load(name)
@@ -84,7 +85,7 @@ def gpu_step_times(instances: int) -> None:
             plan = parse_plan(runner.run(module, instance.data), cluster, instance.hierarchical())
             future = instance.next_window()
             per_layer = balancedness(gpu_loads(plan, future.astype(float)))
-            for layer in range(0, cluster.layers, max(1, cluster.layers // config.layers)):
+            for layer in layer_subset(cluster.layers, config.layers):
                 step = bench.time_layer(future[layer], plan.replicas[layer], plan.placement[layer]).step_ms
                 steps.append(step)
                 balance.append(float(per_layer[layer]))
@@ -96,6 +97,7 @@ def gpu_step_times(instances: int) -> None:
     print(
         f"- Pearson correlation of balancedness and step time over {len(pairs)} (plan, layer) pairs: {correlation:.3f}"
     )
+    print(f"- timed in {time.perf_counter() - started:.0f} s")
 
 
 def main() -> None:
