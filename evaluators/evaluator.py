@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,8 +111,11 @@ class Evaluator:
             runs.append(InstanceRun(instance, Verdict(True, values), record["seconds"]))
         return self.problem.aggregate(runs) if runs else None
 
-    def evaluate_many(self, codes: Sequence[str], split: str) -> list[EvaluationResult]:
-        """Each program on ``split``, in parallel; results in order."""
+    def evaluate_many(
+        self, codes: Sequence[str], split: str, judged: Callable[[int, EvaluationResult], None] | None = None
+    ) -> list[EvaluationResult]:
+        """Each program on ``split``, in parallel; results in order. ``judged(index, result)`` is told of each
+        program's result as soon as it is judged (a long benchmark's progress)."""
         results: list[EvaluationResult | None] = [None] * len(codes)
         runnable: list[int] = []
         for index, code in enumerate(codes):
@@ -126,6 +129,8 @@ class Evaluator:
         started = time.perf_counter()
         for index, outcome in zip(runnable, self.pool.map(jobs)):
             results[index] = self._judge(split, instances, outcome, time.perf_counter() - started)
+            if judged is not None:
+                judged(index, results[index])
         return results  # type: ignore[return-value]
 
     def evaluate(self, code: str, split: str) -> EvaluationResult:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import sys
+import time
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -34,7 +36,16 @@ def _score_files(
         words = {"optimum": "optimal", "best-known": "best known", "computed": "best found, not proven"}
         described = ", ".join(f"{count} {words.get(kind, kind)}" for kind, count in sorted(kinds.items())) or "none"
         print(f"{len(references)} {split} instances; references: {described}", flush=True)
-        return evaluator.evaluate_many([p.read_text() for p in files], split), evaluator.instances(split)
+        started = time.monotonic()
+
+        def judged(index: int, result: EvaluationResult) -> None:
+            # On stderr, so that stdout holds the tables alone; a bench of many programs can take minutes.
+            elapsed = time.monotonic() - started
+            print(f"{files[index].stem}: {result.status} ({elapsed:.0f} s)", file=sys.stderr, flush=True)
+
+        codes = [p.read_text() for p in files]
+        results = evaluator.evaluate_many(codes, split, judged if len(files) > 1 else None)
+        return results, evaluator.instances(split)
     finally:
         evaluator.pool.close()
 

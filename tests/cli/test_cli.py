@@ -81,6 +81,10 @@ def test_eval_scores_a_heuristic_file_and_bench_lists_every_baseline(tmp_path):
     assert bench.returncode == 0, bench.stderr
     for name in ("edd", "wspt", "wmdd", "atc", "seed"):
         assert f"\n{name} " in bench.stdout
+    # Progress as each program is judged, on stderr so that the tables stay alone on stdout.
+    progress = [line.split(":")[0] for line in bench.stderr.splitlines() if line.endswith(" s)")]
+    assert progress == ["edd", "wspt", "wmdd", "atc", "seed"], bench.stderr
+    assert ": ok (" not in bench.stdout
 
 
 def start_run_and_wait(run_dir: Path, iteration: int) -> tuple[subprocess.Popen, Archive]:
