@@ -121,6 +121,8 @@ def test_cpu_layer_times_every_gpu_and_marks_the_timings_not_meaningful():
     load = rng.integers(50, 400, experts)
     bench = layer_bench(640, 1280, k, CPU)
     assert layer_bench(640, 1280, k, CPU) is bench  # weights and timings are kept across calls
+    layer_bench(320, 640, k, CPU)
+    assert layer_bench(640, 1280, k, CPU) is bench, "another shape in between (a mixed-preset bench) keeps it too"
     timing = bench.time_layer(load, replicas, placement)
     assert not timing.meaningful and timing.device == "cpu"
     assert timing.backend in ("torch._grouped_mm",) or timing.backend.startswith("matmul loop")
