@@ -2,8 +2,8 @@
 
 Each simulated GPU holds ``slots_per_gpu`` expert replicas and runs their SwiGLU FFNs (``x @ W_gate``,
 ``x @ W_up``, ``silu(g) * u @ W_down``; gate and up fused into one matrix, as inference engines store them) on
-the tokens routed to them, as one grouped GEMM. The layer's step time is the slowest GPU's. Only one simulated
-GPU's weights are allocated, on the one real device, and reused for all; a GPU's time depends only on the
+the tokens routed to them, as one grouped GEMM. The layer's step time is the slowest GPU's. Per model shape, one
+simulated GPU's weights are allocated, on the one real device, and reused for all; a GPU's time depends only on the
 multiset of its slots' token counts, so timings are cached by that key.
 
 torch is optional (``pip install 'adrs[gpu]'``) and imported inside functions: this module imports without it.
